@@ -1,0 +1,48 @@
+"""The contract between the engine and its answer backends."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
+
+from rag.types import Verification
+
+if TYPE_CHECKING:
+    from rag.retrieval import Retriever
+
+__all__ = ["REFUSAL_TEXT", "AnswerBackend", "Draft", "DraftCitation"]
+
+REFUSAL_TEXT = "The documents do not contain the answer to this question."
+
+
+@dataclass(frozen=True)
+class DraftCitation:
+    """Lines a draft cites, and the text of them it relied on (checked against the file)."""
+
+    source: str
+    start_line: int
+    end_line: int
+    evidence: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A backend's answer before the engine resolves its citations against the files.
+
+    ``text`` carries markers ``[1]``, ``[2]``... numbering ``citations`` from 1.
+    """
+
+    text: str
+    citations: list[DraftCitation] = field(default_factory=list)
+    refused: bool = False
+    verification: Verification | None = None
+
+    @classmethod
+    def refusal(cls, reason: str = REFUSAL_TEXT) -> Draft:
+        return cls(text=reason, refused=True)
+
+
+class AnswerBackend(Protocol):
+    name: str
+
+    def answer(self, question: str, retriever: Retriever, top_k: int) -> Draft: ...

@@ -1,0 +1,130 @@
+"""Where in a sentence an answer of a given kind could be: numbers, sums of money, dates,
+durations, names; and the clauses that tell whose number a number is.
+
+"India has purchased more than 450 and Algeria has also bought T-90 tanks" holds a
+number and mentions Algeria, but the number belongs to India's clause: a question about
+Algeria's tanks is not answered by it. ``clauses`` makes that cut.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from rag.answer.question import DATE, DURATION, MONEY, NAME, NUMBER, canonical
+
+__all__ = ["Slot", "clauses", "find_slots"]
+
+_SCALES = r"hundreds?|thousands?|millions?|billions?|trillions?|dozens?"
+_NUMBER_WORDS = (
+    r"thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|eleven|twelve|twenty|"
+    r"thirty|forty|fifty|sixty|seventy|eighty|ninety|one|two|three|four|five|six|seven|"
+    r"eight|nine|ten|half|once|twice|thrice|thirds?|quarters?|several|numerous|majority|"
+    + _SCALES
+)
+# A number not glued to letters: "450", "50,000", "15.9", "1 trillion", "two-thirds",
+# but not the 90 of "T-90".
+_NUMBER = re.compile(
+    rf"(?<![\w-])(?:\d+(?:[.,]\d+)*(?:\.?\s+(?:{_SCALES})\b)?(?:-[a-z]+)?|"
+    rf"(?:{_NUMBER_WORDS})\b(?:[- ](?:{_NUMBER_WORDS})\b)*)"
+    r"(?![\w-]*\d)",
+    re.IGNORECASE,
+)
+_CURRENCY = re.compile(r"rubles?|roubles?|euros?|dollars?|pounds?|yuan|usd|eur|[$€£¥]",
+                       re.IGNORECASE)
+_MONTHS = (
+    r"january|february|march|april|may|june|july|august|september|october|november|december|"
+    r"jan\.|feb\.|mar\.|apr\.|jun\.|jul\.|aug\.|sept?\.|oct\.|nov\.|dec\."
+)
+_DATE = re.compile(
+    rf"\b(?:(?:{_MONTHS})(?:\s+\d{{1,2}})?(?:,?\s+\d{{4}})?|\d{{1,2}}\s+(?:{_MONTHS})|"
+    r"(?:1[5-9]|20)\d\d(?:s)?|(?:early|mid|late)[- ]\d0s|\d0s|"
+    r"monday|tuesday|wednesday|thursday|friday|saturday|sunday|today|yesterday|tomorrow|"
+    r"(?:last|next|this|earlier this|later this)\s+(?:week|month|year|afternoon|morning|"
+    r"summer|spring|autumn|winter)|in recent (?:days|weeks|months|years))\b",
+    re.IGNORECASE,
+)
+_TIME_UNIT = re.compile(r"[- ]?(?:days?|weeks?|months?|years?|hours?|decades?)\b",
+                        re.IGNORECASE)
+_NAME = re.compile(
+    r"(?:[A-Z][\w’'-]*[a-z0-9][\w’'-]*|[A-Z]{2,}[\w-]*|[A-Z]\.)"
+    r"(?:\s+(?:of\s+|the\s+|de\s+)?(?:[A-Z][\w’'-]*|[A-Z]{2,}))*"
+)
+_CLAUSE_BREAK = re.compile(
+    r"\s*(?:;|:|, (?:while|whereas|but|with|and|although|though|as|which|who)\b|"
+    r"\s(?:while|whereas|but)\s|\s(?:and)\s(?=[A-Z]))"
+)
+_UNIT_SKIP = {"more", "than", "of", "the", "about", "nearly", "almost", "over", "some",
+              "around", "at", "least", "up", "to", "russian", "new", "its", "their", "his"}
+
+
+@dataclass(frozen=True)
+class Slot:
+    start: int
+    end: int
+    text: str
+    unit: str | None = None  # the word that follows a number ("soldiers" in "50,000 soldiers")
+
+
+def find_slots(sentence: str, kind: str, exclude: frozenset[str] = frozenset()) -> list[Slot]:
+    """Spans of ``sentence`` that could answer a question of ``kind``.
+
+    ``exclude`` holds canonical forms already in the question: a question never answers
+    itself ("How many T-90 tanks" is not answered by the 90 of T-90).
+    """
+    if kind == NUMBER:
+        found = [_number_slot(sentence, m) for m in _NUMBER.finditer(sentence)]
+        return [s for s in found if not _is_year(s.text) and canonical(s.text) not in exclude]
+    if kind == MONEY:
+        return [
+            slot for slot in find_slots(sentence, NUMBER, exclude)
+            if _CURRENCY.search(sentence[max(0, slot.start - 2) : slot.end + 25])
+        ]
+    if kind == DATE:
+        return [
+            Slot(m.start(), m.end(), m.group(0)) for m in _DATE.finditer(sentence)
+            if canonical(m.group(0)) not in exclude
+        ]
+    if kind == DURATION:
+        return [
+            slot for slot in find_slots(sentence, NUMBER, exclude)
+            if _TIME_UNIT.match(sentence, slot.end)
+        ]
+    if kind == NAME:
+        return [
+            Slot(m.start(), m.end(), m.group(0)) for m in _NAME.finditer(sentence)
+            if not _is_known(m.group(0), exclude) and not _DATE.fullmatch(m.group(0))
+        ]
+    return []
+
+
+def clauses(sentence: str) -> list[tuple[int, int]]:
+    """Character spans of the clauses of ``sentence``, cut where a new subject starts."""
+    spans = []
+    start = 0
+    for match in _CLAUSE_BREAK.finditer(sentence):
+        if match.start() > start:
+            spans.append((start, match.start()))
+        start = match.end()
+    spans.append((start, len(sentence)))
+    return spans
+
+
+def _number_slot(sentence: str, match: re.Match[str]) -> Slot:
+    unit = None
+    for word in re.findall(r"[A-Za-z][\w-]*", sentence[match.end() : match.end() + 60]):
+        if word.lower() in _UNIT_SKIP or any(c.isdigit() for c in word):
+            continue
+        unit = word.lower()
+        break
+    return Slot(match.start(), match.end(), match.group(0), unit)
+
+
+def _is_year(text: str) -> bool:
+    return bool(re.fullmatch(r"(?:1[5-9]|20)\d\d", text))
+
+
+def _is_known(name: str, exclude: frozenset[str]) -> bool:
+    parts = [canonical(p) for p in re.findall(r"[\w’'.-]+", name)]
+    parts = [p for p in parts if p not in {"of", "the", "de"}]
+    return bool(parts) and all(p in exclude for p in parts)

@@ -1,0 +1,64 @@
+"""The public functions: ``ask`` and ``build_index``.
+
+Engines are cached per (corpus, index folder, Chroma server) so a second ``ask`` in the
+same process reuses the loaded model and index.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from rag.engine import Engine
+from rag.settings import Settings
+from rag.store import Progress
+from rag.types import Answer, IndexStats, Passage
+
+__all__ = ["ask", "build_index", "engine_for", "retrieve"]
+
+_engines: dict[tuple[Path, Path, str | None], Engine] = {}
+_engines_lock = threading.Lock()
+
+
+def engine_for(settings: Settings) -> Engine:
+    """The cached engine for these settings' corpus and index."""
+    key = (
+        settings.corpus.resolve(),
+        settings.index_dir.resolve(),
+        settings.chroma_url,
+    )
+    with _engines_lock:
+        engine = _engines.get(key)
+        if engine is None:
+            engine = _engines[key] = Engine(settings)
+        return engine
+
+
+def ask(
+    question: str,
+    *,
+    corpus: str | Path | None = None,
+    top_k: int | None = None,
+    backend: str | None = None,
+) -> Answer:
+    """Answer ``question`` from the files under ``corpus`` (default ``seeds/``), citing lines.
+
+    Builds or refreshes the index first when the corpus changed. Returns a refused
+    Answer, never a guess, when the documents do not hold the answer.
+    """
+    settings = Settings.from_env(corpus=corpus, top_k=top_k, backend=backend)
+    return engine_for(settings).ask(question, top_k=settings.top_k, backend=settings.backend)
+
+
+def build_index(corpus: str | Path | None = None, *, progress: Progress | None = None) -> IndexStats:
+    """Index (or incrementally re-index) ``corpus``; only changed files are re-embedded."""
+    settings = Settings.from_env(corpus=corpus)
+    return engine_for(settings).build(progress)
+
+
+def retrieve(
+    question: str, *, corpus: str | Path | None = None, top_k: int | None = None
+) -> list[Passage]:
+    """The ``top_k`` passages hybrid retrieval finds for ``question``."""
+    settings = Settings.from_env(corpus=corpus, top_k=top_k)
+    return engine_for(settings).retrieve(question, settings.top_k)

@@ -1,0 +1,187 @@
+"""Cutting documents into line-anchored pieces whose line numbers are recorded as they are cut.
+
+Two granularities are produced from the same walk over a document's lines:
+
+* chunks (``line_windows``): runs of consecutive non-blank lines packed up to a token
+  budget; a line longer than the budget is cut into groups of its sentences, each group
+  still citing that one line. Chunks are what a language model is shown.
+* sentences (``sentence_units``): every sentence of every non-blank line, citing its line.
+  Sentences are what the extractive answerer quotes.
+
+Nothing here searches for text after cutting: every piece carries the line numbers of the
+lines it was cut from.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from rag.corpus import Document
+from rag.tokens import TokenCounter, count_tokens
+
+__all__ = [
+    "DEFAULT_CHUNK_TOKENS",
+    "Piece",
+    "line_windows",
+    "sentence_spans",
+    "sentence_units",
+]
+
+DEFAULT_CHUNK_TOKENS = 96
+
+# Words after which a period does not end a sentence.
+_ABBREVIATIONS = frozenset(
+    """mr mrs ms dr st gen col lt sgt capt gov sen rep prof jr sr vs etc no nos inc ltd co
+    corp jan feb mar apr jun jul aug sep sept oct nov dec approx est fig dept univ""".split()
+)
+_ROMAN = frozenset("i ii iii iv v vi vii viii ix x xi xii".split())
+# A candidate boundary: terminal punctuation, optional closing quotes/brackets, whitespace.
+_BOUNDARY = re.compile(r"[.!?…]+[\"'”’)\]]*\s+")
+_OPENERS = "\"'“‘([•"
+
+
+@dataclass(frozen=True)
+class Piece:
+    """A piece of a document: its text and the lines it was cut from (1-based, inclusive)."""
+
+    source: str
+    start_line: int
+    end_line: int
+    text: str
+    index: int  # position of this piece among its document's pieces of the same kind
+
+
+def sentence_spans(line: str) -> list[tuple[int, int]]:
+    """Character spans of the sentences of ``line``, leading/trailing blanks excluded."""
+    spans: list[tuple[int, int]] = []
+    start = _skip_space(line, 0)
+    for match in _BOUNDARY.finditer(line):
+        end = match.end()
+        if end >= len(line) or not _ends_sentence(line, match.start(), end):
+            continue
+        spans.append((start, len(line[:end].rstrip())))
+        start = end
+    tail_end = len(line.rstrip())
+    if start < tail_end:
+        spans.append((start, tail_end))
+    return _merge_tiny(spans, line)
+
+
+def sentence_units(doc: Document) -> list[Piece]:
+    """Every sentence of every non-blank line of ``doc``, each citing its own line."""
+    units: list[Piece] = []
+    for number, line in enumerate(doc.lines, start=1):
+        for start, end in sentence_spans(line):
+            units.append(Piece(doc.source, number, number, line[start:end], len(units)))
+    return units
+
+
+def line_windows(
+    doc: Document,
+    max_tokens: int = DEFAULT_CHUNK_TOKENS,
+    counter: TokenCounter = count_tokens,
+) -> list[Piece]:
+    """Runs of consecutive non-blank lines packed up to ``max_tokens`` tokens.
+
+    A blank line always ends a window (it usually ends a paragraph). A line longer than
+    ``max_tokens`` gets windows of its own, each a group of its sentences; a single
+    sentence longer than the budget is kept whole rather than cut mid-sentence.
+    """
+    if max_tokens < 1:
+        raise ValueError("max_tokens must be positive")
+    windows: list[Piece] = []
+    for block in _blocks(doc.lines):
+        pending: list[tuple[int, str]] = []
+        pending_tokens = 0
+        for number, line in block:
+            tokens = counter(line)
+            if tokens > max_tokens:
+                windows.extend(_flush(doc.source, pending, len(windows)))
+                pending, pending_tokens = [], 0
+                for text in _sentence_groups(line, max_tokens, counter):
+                    windows.append(Piece(doc.source, number, number, text, len(windows)))
+                continue
+            if pending and pending_tokens + tokens > max_tokens:
+                windows.extend(_flush(doc.source, pending, len(windows)))
+                pending, pending_tokens = [], 0
+            pending.append((number, line))
+            pending_tokens += tokens
+        windows.extend(_flush(doc.source, pending, len(windows)))
+    return windows
+
+
+def _blocks(lines: Sequence[str]) -> Iterator[list[tuple[int, str]]]:
+    block: list[tuple[int, str]] = []
+    for number, line in enumerate(lines, start=1):
+        if line.strip():
+            block.append((number, line))
+        elif block:
+            yield block
+            block = []
+    if block:
+        yield block
+
+
+def _flush(source: str, pending: list[tuple[int, str]], index: int) -> list[Piece]:
+    if not pending:
+        return []
+    text = "\n".join(line.strip() for _, line in pending)
+    return [Piece(source, pending[0][0], pending[-1][0], text, index)]
+
+
+def _sentence_groups(line: str, max_tokens: int, counter: TokenCounter) -> list[str]:
+    groups: list[str] = []
+    current: list[str] = []
+    current_tokens = 0
+    for start, end in sentence_spans(line):
+        sentence = line[start:end]
+        tokens = counter(sentence)
+        if current and current_tokens + tokens > max_tokens:
+            groups.append(" ".join(current))
+            current, current_tokens = [], 0
+        current.append(sentence)
+        current_tokens += tokens
+    if current:
+        groups.append(" ".join(current))
+    return groups
+
+
+def _ends_sentence(line: str, punct_at: int, next_at: int) -> bool:
+    following = line[next_at]
+    if following in _OPENERS:
+        following = line[next_at + 1 : next_at + 2] or " "
+    if not (following.isupper() or following.isdigit() and line[punct_at] != "."):
+        return False
+    if line[punct_at] != ".":
+        return True
+    word = re.search(r"([\w.]+)$", line[:punct_at])
+    if word is None:
+        return True
+    token = word.group(1)
+    bare = token.lower().rstrip(".")
+    if bare in _ABBREVIATIONS:
+        return False
+    if len(bare) == 1 and bare.isalpha():  # an initial: "V. Putin"
+        return False
+    if "." in bare:  # "U.S." or "e.g."
+        return False
+    return not (bare in _ROMAN and token.isupper())
+
+
+def _merge_tiny(spans: list[tuple[int, int]], line: str) -> list[tuple[int, int]]:
+    """Join a fragment of fewer than three word characters onto the sentence before it."""
+    merged: list[tuple[int, int]] = []
+    for start, end in spans:
+        if merged and len(re.findall(r"\w", line[start:end])) < 3:
+            merged[-1] = (merged[-1][0], end)
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def _skip_space(text: str, at: int) -> int:
+    while at < len(text) and text[at].isspace():
+        at += 1
+    return at

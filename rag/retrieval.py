@@ -1,0 +1,198 @@
+"""Hybrid retrieval: dense (Chroma, MiniLM cosine) plus lexical (BM25), fused by
+reciprocal rank fusion.
+
+Dense retrieval finds paraphrases; BM25 finds rare exact words (names, numbers, model
+designations such as ``T-90``) that a small embedding model blurs. Rank fusion needs no
+score calibration between the two.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from rag.embeddings import MiniLMEmbedder
+from rag.store import LEVELS, IndexStore, Manifest, Records
+from rag.text import terms, words
+from rag.types import Passage
+
+__all__ = ["RRF_K", "Retriever", "fuse_rankings"]
+
+RRF_K = 60
+
+
+def fuse_rankings(rankings: Sequence[Sequence[str]], k: int = RRF_K) -> dict[str, float]:
+    """Reciprocal rank fusion: each id scores the sum of ``1 / (k + rank)`` over rankings."""
+    fused: dict[str, float] = {}
+    for ranking in rankings:
+        for rank, key in enumerate(ranking, start=1):
+            fused[key] = fused.get(key, 0.0) + 1.0 / (k + rank)
+    return fused
+
+
+@dataclass
+class _Level:
+    records: Records
+    position: dict[str, int]
+    bm25: Any
+
+
+@dataclass
+class _Stats:
+    """Word statistics of the sentence records, in canonical forms (see question.py)."""
+
+    vocabulary: set[str]
+    doc_freq: dict[str, int]
+    count: int
+    lines: dict[str, dict[int, set[str]]]
+
+    @classmethod
+    def of(cls, records: Records) -> _Stats:
+        from rag.answer.question import canonical
+
+        doc_freq: dict[str, int] = {}
+        lines: dict[str, dict[int, set[str]]] = {}
+        for text, source, line in zip(
+            records.texts, records.sources, records.start_lines, strict=True
+        ):
+            found = {canonical(w) for w in words(text)}
+            for term in found:
+                doc_freq[term] = doc_freq.get(term, 0) + 1
+            lines.setdefault(source, {}).setdefault(line, set()).update(found)
+        return cls(set(doc_freq), doc_freq, len(records.texts), lines)
+
+    def idf(self, term: str) -> float:
+        df = self.doc_freq.get(term, 0)
+        return math.log(1.0 + (self.count - df + 0.5) / (df + 0.5))
+
+
+class Retriever:
+    """Searches one committed snapshot of the index (the manifest it was built from)."""
+
+    def __init__(self, store: IndexStore, manifest: Manifest, embedder: MiniLMEmbedder) -> None:
+        import bm25s
+
+        self.store = store
+        self.manifest = manifest
+        self.embedder = embedder
+        self._levels: dict[str, _Level] = {}
+        self._stats: _Stats | None = None
+        for level in LEVELS:
+            records = store.records(manifest, level)
+            bm25 = bm25s.BM25()
+            if records.ids:
+                bm25.index([terms(text) or ["\u2205"] for text in records.texts],
+                           show_progress=False)
+            self._levels[level] = _Level(
+                records, {rid: i for i, rid in enumerate(records.ids)}, bm25
+            )
+
+    def knows(self, term: str) -> bool:
+        """Whether a canonical word (or a near spelling: "Rostec"/"Rostech") is in the corpus."""
+        vocab = self._sentence_stats().vocabulary
+        if term in vocab:
+            return True
+        if len(term) < 5:
+            return False
+        return any(
+            abs(len(v) - len(term)) <= 2 and (v.startswith(term) or term.startswith(v))
+            for v in vocab if len(v) >= 4
+        )
+
+    def coverage(self, question_terms: Sequence[str], sentence_terms: set[str]) -> float:
+        """IDF-weighted share of the question's words that the sentence has."""
+        stats = self._sentence_stats()
+        total = sum(stats.idf(t) for t in question_terms)
+        if total == 0:
+            return 0.0
+        return sum(stats.idf(t) for t in question_terms if t in sentence_terms) / total
+
+    def context_terms(self, source: str, line: int) -> set[str]:
+        """Words of ``line``, the three lines before it, and the document's first line."""
+        lines = self._sentence_stats().lines.get(source, {})
+        found: set[str] = set(lines.get(1, set()))
+        for number in range(max(1, line - 3), line + 1):
+            found |= lines.get(number, set())
+        return found
+
+    def size(self, level: str = "chunks") -> int:
+        return len(self._levels[level].records.ids)
+
+    def _sentence_stats(self) -> _Stats:
+        if self._stats is None:
+            self._stats = _Stats.of(self._levels["sentences"].records)
+        return self._stats
+
+    def embed_query(self, question: str) -> npt.NDArray[np.float32]:
+        return self.embedder.embed_one(question)
+
+    def search(
+        self,
+        question: str,
+        k: int,
+        level: str = "chunks",
+        query_vector: npt.NDArray[np.float32] | None = None,
+    ) -> list[Passage]:
+        """The ``k`` best passages of ``level`` for ``question``, best first."""
+        index = self._levels[level]
+        if not index.records.ids or k < 1:
+            return []
+        vector = self.embed_query(question) if query_vector is None else query_vector
+        depth = min(len(index.records.ids), max(4 * k, 30))
+        dense = self._dense(level, vector, depth)
+        lexical = self._lexical(index, question, depth)
+        fused = fuse_rankings([list(dense), list(lexical)])
+        best = sorted(fused, key=lambda rid: (-fused[rid], index.position[rid]))[:k]
+        missing = [rid for rid in best if rid not in dense]
+        if missing:
+            dense.update(self._cosines(level, vector, missing))
+        passages = []
+        for rid in best:
+            i = index.position[rid]
+            passages.append(
+                Passage(
+                    source=index.records.sources[i],
+                    start_line=index.records.start_lines[i],
+                    end_line=index.records.end_lines[i],
+                    text=index.records.texts[i],
+                    score=fused[rid],
+                    dense_score=dense.get(rid),
+                    lexical_score=lexical.get(rid),
+                )
+            )
+        return passages
+
+    def _dense(self, level: str, vector: npt.NDArray[np.float32], depth: int) -> dict[str, float]:
+        live = self._levels[level].position
+        stored = self.store.collections[level].count()
+        result = self.store.collections[level].query(
+            query_embeddings=[vector], n_results=min(stored, depth + stored - len(live)),
+            include=["distances"],
+        )
+        ranked = {}
+        for rid, distance in zip(result["ids"][0], result["distances"][0], strict=True):
+            if rid in live and len(ranked) < depth:
+                ranked[rid] = 1.0 - float(distance)
+        return ranked
+
+    def _lexical(self, index: _Level, question: str, depth: int) -> dict[str, float]:
+        query = terms(question)
+        if not query:
+            return {}
+        scores = index.bm25.get_scores(query)
+        top = np.argsort(-scores, kind="stable")[:depth]
+        return {index.records.ids[i]: float(scores[i]) for i in top if scores[i] > 0}
+
+    def _cosines(
+        self, level: str, vector: npt.NDArray[np.float32], ids: list[str]
+    ) -> dict[str, float]:
+        got = self.store.collections[level].get(ids=ids, include=["embeddings"])
+        return {
+            rid: float(np.dot(np.asarray(emb, dtype=np.float32), vector))
+            for rid, emb in zip(got["ids"], got["embeddings"], strict=True)
+        }

@@ -1,0 +1,107 @@
+"""One frozen settings object; the only place rag reads ``RAG_*`` and ``OPENAI_*`` variables.
+
+Explicit arguments win over the environment, the environment over the defaults below.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from rag.errors import ConfigError
+
+__all__ = [
+    "BACKENDS",
+    "DEFAULT_BACKEND",
+    "DEFAULT_CORPUS",
+    "DEFAULT_INDEX_DIR",
+    "DEFAULT_MODEL",
+    "DEFAULT_TOP_K",
+    "Settings",
+]
+
+DEFAULT_CORPUS = Path("seeds")
+DEFAULT_INDEX_DIR = Path(".rag")
+DEFAULT_TOP_K = 8
+DEFAULT_BACKEND = "extractive"
+DEFAULT_MODEL = "gpt-4.1-mini"
+BACKENDS = ("extractive", "openai")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything rag can be configured with. Build it with ``Settings.from_env()``."""
+
+    corpus: Path = DEFAULT_CORPUS
+    index_dir: Path = DEFAULT_INDEX_DIR
+    top_k: int = DEFAULT_TOP_K
+    backend: str = DEFAULT_BACKEND
+    chroma_url: str | None = None
+    model: str = DEFAULT_MODEL
+    base_url: str | None = None
+    api_key: str | None = field(default=None, repr=False)
+    timeout_s: float = 30.0
+    max_retries: int = 3
+
+    def __post_init__(self) -> None:
+        if self.top_k < 1:
+            raise ConfigError(f"top_k must be at least 1, got {self.top_k}")
+        if self.backend not in BACKENDS:
+            raise ConfigError(
+                f"unknown backend {self.backend!r}; choose one of: {', '.join(BACKENDS)}"
+            )
+        if self.timeout_s <= 0:
+            raise ConfigError(f"timeout must be positive, got {self.timeout_s}")
+
+    @classmethod
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, **overrides: Any
+    ) -> Settings:
+        """Settings from ``environ`` (default ``os.environ``); non-None overrides win."""
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        if corpus := env.get("RAG_CORPUS"):
+            values["corpus"] = Path(corpus)
+        if index_dir := env.get("RAG_INDEX_DIR"):
+            values["index_dir"] = Path(index_dir)
+        if top_k := env.get("RAG_TOP_K"):
+            values["top_k"] = _parse_int("RAG_TOP_K", top_k)
+        if backend := env.get("RAG_BACKEND"):
+            values["backend"] = backend
+        if chroma_url := env.get("RAG_CHROMA_URL"):
+            values["chroma_url"] = chroma_url
+        if model := env.get("RAG_MODEL"):
+            values["model"] = model
+        if base_url := env.get("OPENAI_BASE_URL"):
+            values["base_url"] = base_url
+        if api_key := env.get("OPENAI_API_KEY"):
+            values["api_key"] = api_key
+        if timeout := env.get("RAG_TIMEOUT"):
+            values["timeout_s"] = _parse_float("RAG_TIMEOUT", timeout)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        if "corpus" in values:
+            values["corpus"] = Path(values["corpus"])
+        if "index_dir" in values:
+            values["index_dir"] = Path(values["index_dir"])
+        return cls(**values)
+
+    def with_(self, **changes: Any) -> Settings:
+        """A copy with the non-None ``changes`` applied."""
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+def _parse_int(name: str, raw: str) -> int:
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
+
+
+def _parse_float(name: str, raw: str) -> float:
+    try:
+        return float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from None

@@ -1,0 +1,309 @@
+"""The index: Chroma collections plus a manifest that says which records are live.
+
+Layout of an index folder (default ``.rag/``)::
+
+    chroma/                     Chroma's PersistentClient data (unused with a remote server)
+    manifest-<key>.json         per corpus: each file's hash, stat stamp and record ids
+    lock                        taken while building, so two builds never interleave
+
+Records are written under ids that contain the file's content hash, so a new version of
+a file never overwrites the old one. The manifest, replaced atomically, is the commit
+point: readers only use records the manifest names. A crash before the manifest is
+written leaves the previous index in use; records it left behind are deleted by the next
+build. Unchanged files (same hash) are never re-embedded.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from rag.chunking import DEFAULT_CHUNK_TOKENS, Piece, line_windows, sentence_units
+from rag.corpus import Corpus, Document, FileStamp, load_corpus, scan_corpus
+from rag.embeddings import MODEL_ID, MiniLMEmbedder
+from rag.errors import ConfigError, IndexBuildError
+from rag.types import IndexStats
+
+__all__ = ["LEVELS", "IndexStore", "Manifest", "Records"]
+
+LEVELS = ("chunks", "sentences")
+MANIFEST_VERSION = 1
+Progress = Callable[[int, int], None]
+
+
+class FileEntry(BaseModel):
+    sha256: str
+    size: int
+    mtime_ns: int
+    ids: dict[str, list[str]]  # level -> record ids
+
+
+class Manifest(BaseModel):
+    version: int = MANIFEST_VERSION
+    model: str = MODEL_ID
+    chunk_tokens: int = DEFAULT_CHUNK_TOKENS
+    corpus: str = ""
+    files: dict[str, FileEntry] = {}
+    skipped: dict[str, tuple[int, int]] = {}  # source -> (size, mtime_ns)
+
+    def stamps(self) -> dict[str, tuple[int, int]]:
+        stamps = {src: (e.size, e.mtime_ns) for src, e in self.files.items()}
+        return stamps | self.skipped
+
+    def live_ids(self, level: str) -> set[str]:
+        return {i for entry in self.files.values() for i in entry.ids[level]}
+
+
+@dataclass(frozen=True)
+class Records:
+    """The live records of one level, in manifest order."""
+
+    ids: list[str]
+    texts: list[str]
+    sources: list[str]
+    start_lines: list[int]
+    end_lines: list[int]
+
+
+class IndexStore:
+    """Builds and reads the index of one corpus in one index folder."""
+
+    def __init__(
+        self,
+        corpus: Path,
+        index_dir: Path,
+        embedder: MiniLMEmbedder,
+        chroma_url: str | None = None,
+        chunk_tokens: int = DEFAULT_CHUNK_TOKENS,
+    ) -> None:
+        self.corpus = corpus.resolve()
+        self.index_dir = index_dir
+        self.embedder = embedder
+        self.chunk_tokens = chunk_tokens
+        self.key = hashlib.sha256(str(self.corpus).encode()).hexdigest()[:12]
+        self.manifest_path = index_dir / f"manifest-{self.key}.json"
+        self._client = _open_client(index_dir, chroma_url)
+        self.collections = {
+            level: self._client.get_or_create_collection(
+                f"rag-{self.key}-{level}",
+                embedding_function=None,
+                configuration={"hnsw": {"space": "cosine"}},
+            )
+            for level in LEVELS
+        }
+
+    def read_manifest(self) -> Manifest:
+        """The committed manifest; an empty one if none, or if it is from another setup."""
+        try:
+            manifest = Manifest.model_validate_json(self.manifest_path.read_bytes())
+        except FileNotFoundError:
+            return Manifest(corpus=str(self.corpus), chunk_tokens=self.chunk_tokens)
+        except (ValidationError, ValueError):
+            return Manifest(corpus=str(self.corpus), chunk_tokens=self.chunk_tokens)
+        if (manifest.version, manifest.model, manifest.chunk_tokens) != (
+            MANIFEST_VERSION,
+            MODEL_ID,
+            self.chunk_tokens,
+        ):
+            return Manifest(corpus=str(self.corpus), chunk_tokens=self.chunk_tokens)
+        return manifest
+
+    def is_fresh(self, manifest: Manifest) -> bool:
+        """Whether ``stat`` finds the corpus exactly as the manifest recorded it."""
+        current = {s.source: (s.size, s.mtime_ns) for s in scan_corpus(self.corpus)}
+        return current == manifest.stamps() and bool(manifest.files)
+
+    def build(self, progress: Progress | None = None) -> IndexStats:
+        """Bring the index up to date with the corpus, embedding only what changed."""
+        self.index_dir.mkdir(parents=True, exist_ok=True)
+        with self._locked():
+            corpus = load_corpus(self.corpus)
+            old = self.read_manifest()
+            return self._build(corpus, old, progress)
+
+    def records(self, manifest: Manifest, level: str) -> Records:
+        """Text and lines of every live record of ``level``."""
+        ids = [i for entry in manifest.files.values() for i in entry.ids[level]]
+        got: dict[str, tuple[str, dict[str, Any]]] = {}
+        for begin in range(0, len(ids), 5000):
+            batch = self.collections[level].get(
+                ids=ids[begin : begin + 5000], include=["documents", "metadatas"]
+            )
+            for rid, text, meta in zip(
+                batch["ids"], batch["documents"], batch["metadatas"], strict=True
+            ):
+                got[rid] = (text, meta)
+        missing = [i for i in ids if i not in got]
+        if missing:
+            raise IndexBuildError(
+                f"index is missing {len(missing)} records the manifest names; "
+                f"delete {self.index_dir} and rebuild"
+            )
+        return Records(
+            ids=ids,
+            texts=[got[i][0] for i in ids],
+            sources=[str(got[i][1]["source"]) for i in ids],
+            start_lines=[int(got[i][1]["start_line"]) for i in ids],
+            end_lines=[int(got[i][1]["end_line"]) for i in ids],
+        )
+
+    def _build(self, corpus: Corpus, old: Manifest, progress: Progress | None) -> IndexStats:
+        new = Manifest(corpus=str(self.corpus), chunk_tokens=self.chunk_tokens)
+        new.skipped = _skipped_stamps(self.corpus, corpus.skipped)
+        todo: list[Document] = []
+        added, updated = [], []
+        for doc in corpus.documents:
+            previous = old.files.get(doc.source)
+            if previous is not None and previous.sha256 == doc.sha256:
+                new.files[doc.source] = previous.model_copy(
+                    update={"size": doc.stamp.size, "mtime_ns": doc.stamp.mtime_ns}
+                )
+            else:
+                todo.append(doc)
+                (updated if previous is not None else added).append(doc.source)
+        pieces = {doc.source: self._pieces(doc) for doc in todo}
+        embedded = self._write(todo, pieces, progress)
+        for doc in todo:
+            new.files[doc.source] = FileEntry(
+                sha256=doc.sha256,
+                size=doc.stamp.size,
+                mtime_ns=doc.stamp.mtime_ns,
+                ids={level: [_record_id(doc, level, p) for p in pieces[doc.source][level]]
+                     for level in LEVELS},
+            )
+        removed = sorted(set(old.files) - set(new.files))
+        _write_atomically(self.manifest_path, new.model_dump_json(indent=1))
+        self._collect_garbage(new)
+        return IndexStats(
+            corpus=str(self.corpus),
+            index_dir=str(self.index_dir),
+            files=len(new.files),
+            chunks=sum(len(e.ids["chunks"]) for e in new.files.values()),
+            sentences=sum(len(e.ids["sentences"]) for e in new.files.values()),
+            embedded=embedded,
+            added=added,
+            updated=updated,
+            removed=removed,
+            skipped=list(corpus.skipped),
+        )
+
+    def _pieces(self, doc: Document) -> dict[str, list[Piece]]:
+        return {
+            "chunks": line_windows(doc, self.chunk_tokens),
+            "sentences": sentence_units(doc),
+        }
+
+    def _write(
+        self,
+        docs: list[Document],
+        pieces: dict[str, dict[str, list[Piece]]],
+        progress: Progress | None,
+    ) -> int:
+        total = sum(len(pieces[d.source][level]) for d in docs for level in LEVELS)
+        done = 0
+        if progress:
+            progress(0, total)
+        for level in LEVELS:
+            batch: list[tuple[Document, Piece]] = []
+            for doc in docs:
+                for piece in pieces[doc.source][level]:
+                    batch.append((doc, piece))
+                    if len(batch) == 256:
+                        done += self._add(level, batch)
+                        batch = []
+                        if progress:
+                            progress(done, total)
+            done += self._add(level, batch)
+            if progress:
+                progress(done, total)
+        return done
+
+    def _add(self, level: str, batch: list[tuple[Document, Piece]]) -> int:
+        if not batch:
+            return 0
+        vectors = self.embedder.embed([piece.text for _, piece in batch])
+        self.collections[level].upsert(
+            ids=[_record_id(doc, level, piece) for doc, piece in batch],
+            embeddings=vectors,
+            documents=[piece.text for _, piece in batch],
+            metadatas=[
+                {
+                    "source": piece.source,
+                    "start_line": piece.start_line,
+                    "end_line": piece.end_line,
+                    "sha256": doc.sha256,
+                }
+                for doc, piece in batch
+            ],
+        )
+        return len(batch)
+
+    def _collect_garbage(self, manifest: Manifest) -> None:
+        """Delete records the manifest does not name: old versions and crashed builds."""
+        for level in LEVELS:
+            live = manifest.live_ids(level)
+            stored = self.collections[level].get(include=[])["ids"]
+            dead = [i for i in stored if i not in live]
+            for begin in range(0, len(dead), 5000):
+                self.collections[level].delete(ids=dead[begin : begin + 5000])
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        with open(self.index_dir / "lock", "a+b") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _record_id(doc: Document, level: str, piece: Piece) -> str:
+    return f"{doc.source}#{doc.sha256[:16]}#{level[0]}{piece.index}"
+
+
+def _skipped_stamps(root: Path, skipped: tuple[str, ...]) -> dict[str, tuple[int, int]]:
+    stamps: dict[str, FileStamp] = {s.source: s for s in scan_corpus(root)}
+    return {src: (stamps[src].size, stamps[src].mtime_ns) for src in skipped if src in stamps}
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+def _open_client(index_dir: Path, chroma_url: str | None) -> Any:
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False)
+    try:
+        if chroma_url:
+            host, port = _host_port(chroma_url)
+            return chromadb.HttpClient(host=host, port=port, settings=chroma_settings)
+        index_dir.mkdir(parents=True, exist_ok=True)
+        return chromadb.PersistentClient(path=str(index_dir / "chroma"), settings=chroma_settings)
+    except (OSError, ValueError) as exc:
+        raise IndexBuildError(f"cannot open the Chroma index: {exc}") from exc
+    except Exception as exc:  # chromadb raises bare Exceptions for a server it cannot reach
+        raise IndexBuildError(f"cannot open the Chroma index: {exc}") from exc
+
+
+def _host_port(url: str) -> tuple[str, int]:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url if "://" in url else f"http://{url}")
+    if not parts.hostname:
+        raise ConfigError(f"RAG_CHROMA_URL {url!r} has no host")
+    return parts.hostname, parts.port or 8000
