@@ -30,8 +30,12 @@ def engine_for(settings: Settings) -> Engine:
     with _engines_lock:
         engine = _engines.get(key)
         if engine is None:
-            engine = _engines[key] = Engine(settings)
+            engine = _engines[key] = _new_engine(settings)
         return engine
+
+
+def _new_engine(settings: Settings) -> Engine:
+    return Engine(settings)
 
 
 def ask(

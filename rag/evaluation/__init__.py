@@ -1,0 +1,1 @@
+"""The eval harness: hand-written questions, deterministic metrics, reports."""

@@ -1,0 +1,75 @@
+"""Eval items: hand-written questions with gold lines and required facts (evals/*.jsonl)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from rag.errors import ConfigError
+
+__all__ = ["CATEGORIES", "EvalItem", "GoldFact", "LineRange", "load_items"]
+
+CATEGORIES = (
+    "single_fact", "multi_file", "numbers", "conflicting", "paraphrase", "unanswerable",
+    "adversarial",
+)
+Category = Literal[
+    "single_fact", "multi_file", "numbers", "conflicting", "paraphrase", "unanswerable",
+    "adversarial",
+]
+
+
+class LineRange(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    source: str
+    start_line: int
+    end_line: int
+
+    def lines(self) -> set[tuple[str, int]]:
+        return {(self.source, n) for n in range(self.start_line, self.end_line + 1)}
+
+
+class GoldFact(BaseModel):
+    """One fact an answer needs; citing any line of ``any_of`` is enough."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    fact: str
+    any_of: list[LineRange]
+
+    def lines(self) -> set[tuple[str, int]]:
+        return set().union(*(r.lines() for r in self.any_of))
+
+
+class EvalItem(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    id: str
+    question: str
+    answerable: bool
+    category: Category
+    answer: str
+    gold: list[GoldFact]
+    facts: list[list[str]]  # each inner list: alternatives, one must be in the answer text
+    notes: str = ""
+
+    def relevant_lines(self) -> set[tuple[str, int]]:
+        """Every line that states a fact of the answer: what a precise citation may point at."""
+        return set().union(*(g.lines() for g in self.gold)) if self.gold else set()
+
+
+def load_items(path: Path) -> list[EvalItem]:
+    """Read a JSONL eval file; raises ``ConfigError`` naming the bad line."""
+    items = []
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read eval set {path}: {exc.strerror}") from exc
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            items.append(EvalItem.model_validate_json(line))
+        except ValidationError as exc:
+            raise ConfigError(f"{path}:{number}: {exc.errors()[0]['msg']}") from exc
+    return items

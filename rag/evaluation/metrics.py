@@ -1,0 +1,157 @@
+"""Deterministic metrics, as defined in evals/README.md.
+
+Per answer:
+* citation recall: share of the gold facts with at least one cited line among the lines
+  that state that fact; citation hit: at least one cited line states a gold fact;
+* citation precision: share of cited lines that state some gold fact;
+* faithfulness: share of answer sentences that their own cited lines support
+  (``rag.verify.sentence_support``);
+* facts: share of required facts found in the answer text; token F1 against the
+  hand-written answer (SQuAD normalisation);
+Over a set: the means of the above over answerable items, with refusal precision and
+recall on unanswerable items and the over-refusal rate on answerable ones.
+"""
+
+from __future__ import annotations
+
+import string
+from collections import Counter
+from collections.abc import Sequence
+
+from pydantic import BaseModel
+
+from rag.engine import MARKER
+from rag.evaluation.dataset import EvalItem
+from rag.types import Answer
+from rag.verify import cited_sentences, sentence_support
+
+__all__ = ["ItemScore", "Summary", "score_item", "summarize", "token_f1"]
+
+
+class ItemScore(BaseModel):
+    id: str
+    category: str
+    answerable: bool
+    refused: bool
+    citation_recall: float | None = None
+    citation_hit: float | None = None
+    citation_precision: float | None = None
+    faithfulness: float | None = None
+    facts: float | None = None
+    token_f1: float | None = None
+    retrieval_recall: float | None = None  # gold facts with a gold line in the top-k passages
+
+
+class Summary(BaseModel):
+    items: int
+    answerable: int
+    unanswerable: int
+    citation_recall: float
+    citation_hit: float
+    citation_precision: float
+    faithfulness: float
+    facts: float
+    token_f1: float
+    refusal_recall: float  # unanswerable items refused
+    refusal_precision: float  # refusals that were right to refuse
+    over_refusal: float  # answerable items refused
+    retrieval_recall: float | None = None
+
+
+def cited_lines(answer: Answer) -> set[tuple[str, int]]:
+    return {
+        (c.source, n) for c in answer.citations for n in range(c.start_line, c.end_line + 1)
+    }
+
+
+def score_item(
+    item: EvalItem, answer: Answer, retrieved: set[tuple[str, int]] | None = None
+) -> ItemScore:
+    """Score one answer against its hand-written item."""
+    score = ItemScore(
+        id=item.id, category=item.category, answerable=item.answerable, refused=answer.refused
+    )
+    if item.gold and retrieved is not None:
+        score.retrieval_recall = sum(bool(g.lines() & retrieved) for g in item.gold) / len(
+            item.gold
+        )
+    if not item.answerable:
+        return score
+    text = MARKER.sub("", answer.text)
+    score.facts = _facts_found(item.facts, text) if not answer.refused else 0.0
+    score.token_f1 = token_f1(text, item.answer) if not answer.refused else 0.0
+    if answer.refused:
+        score.citation_recall = score.citation_hit = 0.0
+        return score
+    cited = cited_lines(answer)
+    relevant = item.relevant_lines()
+    score.citation_recall = sum(bool(g.lines() & cited) for g in item.gold) / len(item.gold)
+    score.citation_hit = float(bool(cited & relevant))
+    score.citation_precision = len(cited & relevant) / len(cited) if cited else 0.0
+    sentences = cited_sentences(answer)
+    if sentences:
+        supported = sum(sentence_support(s, quotes).supported for s, quotes in sentences)
+        score.faithfulness = supported / len(sentences)
+    else:
+        score.faithfulness = 0.0
+    return score
+
+
+def summarize(scores: Sequence[ItemScore]) -> Summary:
+    answerable = [s for s in scores if s.answerable]
+    unanswerable = [s for s in scores if not s.answerable]
+    refused = [s for s in scores if s.refused]
+    retrieval = [s.retrieval_recall for s in scores if s.retrieval_recall is not None]
+    return Summary(
+        items=len(scores),
+        answerable=len(answerable),
+        unanswerable=len(unanswerable),
+        citation_recall=_mean(s.citation_recall for s in answerable),
+        citation_hit=_mean(s.citation_hit for s in answerable),
+        citation_precision=_mean(s.citation_precision for s in answerable),
+        faithfulness=_mean(s.faithfulness for s in answerable),
+        facts=_mean(s.facts for s in answerable),
+        token_f1=_mean(s.token_f1 for s in answerable),
+        refusal_recall=_ratio(sum(s.refused for s in unanswerable), len(unanswerable)),
+        refusal_precision=_ratio(sum(not s.answerable for s in refused), len(refused)),
+        over_refusal=_ratio(sum(s.refused for s in answerable), len(answerable)),
+        retrieval_recall=_mean(retrieval) if retrieval else None,
+    )
+
+
+def token_f1(prediction: str, reference: str) -> float:
+    """SQuAD token F1: lower case, punctuation and articles removed."""
+    pred, ref = _tokens(prediction), _tokens(reference)
+    common = sum((Counter(pred) & Counter(ref)).values())
+    if not pred or not ref or common == 0:
+        return 0.0
+    precision, recall = common / len(pred), common / len(ref)
+    return 2 * precision * recall / (precision + recall)
+
+
+def _facts_found(facts: list[list[str]], text: str) -> float:
+    if not facts:
+        return 1.0
+    plain = _plain(text)
+    return sum(any(_plain(alt) in plain for alt in alts) for alts in facts) / len(facts)
+
+
+def _plain(text: str) -> str:
+    text = text.lower().replace("’", "'").replace("‘", "'").replace("–", "-")
+    return " ".join(text.split())
+
+
+def _tokens(text: str) -> list[str]:
+    text = _plain(text)
+    text = "".join(" " if ch in string.punctuation or ch in "“”’‘" else ch for ch in text)
+    return [w for w in text.split() if w not in {"a", "an", "the"}]
+
+
+def _mean(values: object) -> float:
+    vals = [v for v in values if v is not None]  # type: ignore[attr-defined]
+    return sum(vals) / len(vals) if vals else 0.0
+
+
+def _ratio(num: int, den: int) -> float:
+    return num / den if den else 0.0
+
