@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -50,21 +50,25 @@ class _Stats:
     doc_freq: dict[str, int]
     count: int
     lines: dict[str, dict[int, set[str]]]
+    texts: dict[str, dict[int, list[str]]]
+    documents: dict[str, set[str]] = field(default_factory=dict)
 
     @classmethod
     def of(cls, records: Records) -> _Stats:
-        from rag.answer.question import canonical
+        from rag.answer.question import term_set
 
         doc_freq: dict[str, int] = {}
         lines: dict[str, dict[int, set[str]]] = {}
+        texts: dict[str, dict[int, list[str]]] = {}
         for text, source, line in zip(
             records.texts, records.sources, records.start_lines, strict=True
         ):
-            found = {canonical(w) for w in words(text)}
+            found = term_set(words(text))
             for term in found:
                 doc_freq[term] = doc_freq.get(term, 0) + 1
             lines.setdefault(source, {}).setdefault(line, set()).update(found)
-        return cls(set(doc_freq), doc_freq, len(records.texts), lines)
+            texts.setdefault(source, {}).setdefault(line, []).append(text)
+        return cls(set(doc_freq), doc_freq, len(records.texts), lines, texts)
 
     def idf(self, term: str) -> float:
         df = self.doc_freq.get(term, 0)
@@ -92,25 +96,34 @@ class Retriever:
                 records, {rid: i for i, rid in enumerate(records.ids)}, bm25
             )
 
-    def knows(self, term: str) -> bool:
-        """Whether a canonical word (or a near spelling: "Rostec"/"Rostech") is in the corpus."""
+    def resolve(self, term: str) -> str | None:
+        """The corpus's spelling of a canonical word, allowing a near spelling for long
+        words ("rostec" finds "rostech"); None if the corpus does not have it."""
         vocab = self._sentence_stats().vocabulary
         if term in vocab:
-            return True
+            return term
         if len(term) < 5:
-            return False
-        return any(
-            abs(len(v) - len(term)) <= 2 and (v.startswith(term) or term.startswith(v))
-            for v in vocab if len(v) >= 4
-        )
+            return None
+        near = [
+            v for v in vocab
+            if len(v) >= 4 and abs(len(v) - len(term)) <= 2
+            and (v.startswith(term) or term.startswith(v))
+        ]
+        return min(near, key=lambda v: (abs(len(v) - len(term)), v)) if near else None
 
     def coverage(self, question_terms: Sequence[str], sentence_terms: set[str]) -> float:
-        """IDF-weighted share of the question's words that the sentence has."""
+        """IDF-weighted share of the question's words that the sentence has; words the
+        corpus lacks are left out (no sentence could have them)."""
         stats = self._sentence_stats()
+        question_terms = [t for t in question_terms if t in stats.doc_freq]
         total = sum(stats.idf(t) for t in question_terms)
         if total == 0:
             return 0.0
         return sum(stats.idf(t) for t in question_terms if t in sentence_terms) / total
+
+    def idf(self, term: str) -> float:
+        """Inverse document frequency of a canonical word over the sentences."""
+        return self._sentence_stats().idf(term)
 
     def context_terms(self, source: str, line: int) -> set[str]:
         """Words of ``line``, the three lines before it, and the document's first line."""
@@ -119,6 +132,22 @@ class Retriever:
         for number in range(max(1, line - 3), line + 1):
             found |= lines.get(number, set())
         return found
+
+    def document_terms(self, source: str) -> set[str]:
+        """Every canonical word of one document."""
+        stats = self._sentence_stats()
+        if source not in stats.documents:
+            stats.documents[source] = set().union(*stats.lines.get(source, {}).values())
+        return stats.documents[source]
+
+    def line_sentences(self, source: str, line: int) -> list[str]:
+        """The sentence records of one line, in order."""
+        return self._sentence_stats().texts.get(source, {}).get(line, [])
+
+    def previous_lines(self, source: str, line: int, count: int) -> list[int]:
+        """Up to ``count`` non-blank line numbers before ``line``, nearest first."""
+        lines = self._sentence_stats().texts.get(source, {})
+        return [n for n in range(line - 1, 0, -1) if n in lines][:count]
 
     def size(self, level: str = "chunks") -> int:
         return len(self._levels[level].records.ids)

@@ -20,7 +20,7 @@ STOPWORDS = frozenset(
     very was we were what when where which while who whom why will with would you your yours
     yourself yourselves s t don ve ll re d m o y ain isn aren wasn weren hasn haven hadn doesn
     didn won wouldn shan shouldn mightn mustn needn couldn according said says say tell told
-    many much""".split()
+    many much whose""".split()
 )
 
 _WORD = re.compile(r"\d+(?:[.,]\d+)*(?:-[^\W_]+)*|[^\W_]+(?:[-'’][^\W_]+)*")

@@ -1,4 +1,4 @@
-"""What a question asks for: its answer type, the names it is about, its content terms.
+"""What a question asks for: its answer kind, the names it is about, its content terms.
 
 Pure functions over strings; the extractive answerer uses them to decide whether a
 sentence answers a question or only mentions its subject.
@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from rag.text import STOPWORDS, normalize, stem, words
 
-__all__ = ["QuestionInfo", "analyze_question", "canonical", "focus_terms"]
+__all__ = ["QuestionInfo", "analyze_question", "canonical", "focus_terms", "term_set"]
 
 # Answer kinds.
 NUMBER, MONEY, DATE, DURATION, NAME, REASON, YESNO, OTHER = (
@@ -19,29 +19,32 @@ NUMBER, MONEY, DATE, DURATION, NAME, REASON, YESNO, OTHER = (
 )
 
 _MONEY_WORDS = re.compile(r"\b(cost|costs|pay|paid|price|prices|worth|spend|spent|"
-                          r"money|budget|revenue|rubles?|roubles?|dollars?|euros?|usd)\b")
+                          r"money|budget|revenue|revenues|rubles?|roubles?|dollars?|euros?|usd)\b")
 _DATE_TARGETS = {"year", "date", "day", "month", "time", "week", "decade", "century"}
-_NAME_TARGETS = {
+_PERSON_TARGETS = {
+    "person", "people", "leader", "official", "minister", "president", "spokesperson",
+    "spokesman", "spokeswoman", "lawmaker", "politician", "man", "woman", "head", "chief",
+    "chair", "chairman", "commander", "general", "director", "envoy", "diplomat", "analyst",
+}
+_NAME_TARGETS = _PERSON_TARGETS | {
     "country", "countries", "nation", "nations", "city", "cities", "state", "states",
-    "person", "people", "leader", "leaders", "official", "officials", "minister",
-    "president", "company", "agency", "organization", "organisation", "group", "venue",
-    "place", "location", "region", "newspaper", "spokesperson", "lawmaker", "institute",
-    "body", "firm", "conglomerate", "city", "town", "capital", "man", "woman", "head",
-    "chief", "politician", "name", "names", "partner", "partners", "buyer", "buyers",
+    "leaders", "officials", "company", "agency", "organization", "organisation", "group",
+    "venue", "place", "location", "region", "newspaper", "institute", "body", "firm",
+    "conglomerate", "town", "capital", "name", "names", "partner", "partners", "buyer",
+    "buyers", "outlet", "channel", "law", "model", "party", "port",
 }
 _AUXILIARIES = {
     "is", "are", "was", "were", "did", "does", "do", "has", "have", "had", "can", "could",
     "will", "would", "should", "may", "might", "must",
 }
-# Demonyms and their places, so "Chinese troops" matches "China" and back.
-_DEMONYMS = {
+# Words that stand for another in news prose: demonyms and capitals for their countries.
+_ALIASES = {
     "russian": "russia", "chinese": "china", "indian": "india", "egyptian": "egypt",
     "turkish": "turkey", "ukrainian": "ukraine", "korean": "korea", "american": "america",
     "syrian": "syria", "iranian": "iran", "japanese": "japan", "european": "europe",
     "african": "africa", "asian": "asia", "algerian": "algeria", "german": "germany",
     "french": "france", "british": "britain", "vietnamese": "vietnam", "western": "west",
     "eastern": "east", "soviet": "ussr", "israeli": "israel", "pakistani": "pakistan",
-    # capitals and seats of government stand for their countries in news prose
     "moscow": "russia", "kremlin": "russia", "kyiv": "ukraine", "kiev": "ukraine",
     "pyongyang": "korea", "seoul": "korea", "beijing": "china", "cairo": "egypt",
     "ankara": "turkey", "washington": "america", "us": "america", "usa": "america",
@@ -49,25 +52,71 @@ _DEMONYMS = {
     "algiers": "algeria", "delhi": "india", "berlin": "germany", "paris": "france",
     "london": "britain", "brussels": "europe", "eu": "europe",
 }
+# Irregular forms the Porter stemmer leaves apart.
+_IRREGULAR = {
+    "met": "meet", "bought": "buy", "sold": "sell", "made": "make", "took": "take",
+    "taken": "take", "sent": "send", "held": "hold", "fought": "fight", "won": "win",
+    "led": "lead", "began": "begin", "begun": "begin", "gave": "give", "given": "give",
+    "saw": "see", "seen": "see", "went": "go", "gone": "go", "came": "come",
+    "brought": "bring", "thought": "think", "struck": "strike", "built": "build",
+    "spent": "spend", "paid": "pay", "wrote": "write", "written": "write", "told": "tell",
+    "said": "say", "shot": "shoot", "fell": "fall", "fallen": "fall", "lost": "lose",
+    "drove": "drive", "driven": "drive", "chose": "choose", "chosen": "choose",
+    "hit": "hit", "seized": "seize", "forged": "forge", "left": "leave", "kept": "keep",
+    "understood": "understand", "rose": "rise", "risen": "rise", "flew": "fly",
+    "flown": "fly", "grew": "grow", "grown": "grow", "knew": "know", "known": "know",
+    "ran": "run", "sank": "sink", "sunk": "sink", "stood": "stand", "felt": "feel",
+}
+# A question's subject follows its auxiliary: "did *Egypt* buy", "has *India* bought".
+_SUBJECT = re.compile(
+    r"\b(?:did|does|do|has|have|had|was|were|is|are|will|would|could|can)\s+"
+    r"((?:the\s+)?(?:[A-Z][\w’'-]*\s*){1,3})"
+)
+_EXCLUSIVE = re.compile(r"\b(?:only|solely|just)\s+([A-Z][\w’'-]*)|([A-Z][\w’'-]*)\s+"
+                        r"(?:alone|only|by itself|on its own)\b")
+_ALTERNATIVES = re.compile(r",?\s+([A-Z][\w’' -]*?)\s+or\s+([A-Z][\w’' -]*?)\s*\?\s*$")
 
 
 @dataclass(frozen=True)
 class QuestionInfo:
     text: str  # the interrogative part, instructions around it removed
     kind: str
-    target: str | None  # stem of the noun asked about ("tank" in "how many tanks")
-    focus: tuple[str, ...]  # canonical names and numbers the answer must be about
-    terms: tuple[str, ...]  # stemmed content words
+    target: str | None  # canonical noun asked about ("tank" in "how many tanks")
+    target_word: str | None  # that noun as written ("tanks")
+    target_phrase: tuple[str, ...]  # the words after "how many" up to the verb
+    quoted: tuple[str, ...]  # phrases the question quotes ('missing-in-action')
+    asked: tuple[str, ...]  # other content words, as written: what is asked about the names
+    focus: tuple[str, ...]  # canonical names, codes and numbers of the question
+    subject: tuple[str, ...]  # focus terms that are the question's grammatical subject
+    exclusive: tuple[str, ...]  # focus terms asked about alone ("India alone")
+    person: bool  # asks for a person ("who", "which minister")
+    terms: tuple[str, ...]  # canonical content words
 
 
 def canonical(word: str) -> str:
-    """A comparable form of a word: demonyms mapped to places, then stemmed."""
+    """A comparable form of a word: aliases mapped to places, irregular verbs to their
+    base, then stemmed; ``T-90s`` is ``t-90`` and ``Russian-made`` is ``russia``."""
     word = normalize(word)
-    if word.endswith("'s"):
+    if word.endswith(("'s", "’s")):
         word = word[:-2]
-    if re.fullmatch(r"[a-z]+-?\d+s", word):  # "T-90s" -> "t-90"
+    if re.fullmatch(r"[a-z]+-?\d+s", word):
         word = word[:-1]
-    return stem(_DEMONYMS.get(word, word))
+    head, dash, tail = word.partition("-")
+    if dash and tail.isalpha() and head in _ALIASES:
+        word = head
+    word = _IRREGULAR.get(word, word)
+    return stem(_ALIASES.get(word, word))
+
+
+def term_set(word_list: list[str]) -> set[str]:
+    """Canonical forms of words, plus those of the parts of hyphenated ones
+    ("jong-un" also gives "un")."""
+    out = set()
+    for word in word_list:
+        out.add(canonical(word))
+        if "-" in word:
+            out.update(canonical(part) for part in word.split("-") if part)
+    return out
 
 
 def focus_terms(text: str) -> list[str]:
@@ -82,8 +131,12 @@ def focus_terms(text: str) -> list[str]:
         is_code = any(c.isdigit() for c in token) and any(c.isalpha() for c in token)
         is_number = token.replace(",", "").replace(".", "").isdigit()
         is_name = token[0].isupper() and (i > 0 or plain not in _OPENERS)
-        if is_code or is_number or is_name:
+        if is_code or is_number:
             found.append(canonical(token.replace(",", "")))
+        elif is_name:
+            # "Russia-North Korea" names two places; "Russian-made" names one.
+            parts = token.split("-")
+            found.extend(canonical(part) for part in parts if part[:1].isupper())
     return list(dict.fromkeys(found))
 
 
@@ -93,80 +146,139 @@ _OPENERS = {"which", "what", "who", "whom", "whose", "when", "where", "why", "ho
             "were", "has", "have", "had", "can", "could", "will", "would", "should", "the", "a",
             "an", "around", "besides", "apart", "other", "than", "to", "as", "per", "under",
             "with", "without", "about", "if", "although", "though", "while", "despite",
-            "beyond", "turkey"} - {"turkey"}
+            "beyond", "just", "using", "based", "please", "ignore"}
 
 
 def analyze_question(question: str) -> QuestionInfo:
     """Split off instructions, then classify what ``question`` asks for."""
     text = _interrogative_part(question)
-    low = normalize(text)
-    ws = words(text)
-    kind, target = _kind_and_target(low, ws)
+    asked = _ALTERNATIVES.sub("?", text)  # "..., India or Algeria?": options, not subjects
+    low = normalize(asked)
+    focus = focus_terms(asked)
+    kind, target = _kind_and_target(low, set(focus))
+    subject = [
+        t for m in _SUBJECT.finditer(asked) for t in focus_terms(m.group(1))
+    ]
+    exclusive = [
+        t for m in _EXCLUSIVE.finditer(asked) for t in focus_terms(m.group(1) or m.group(2))
+    ]
+    phrase = _target_phrase(low)
+    person = kind == NAME and (
+        bool(re.search(r"\b(who|whom|whose)\b", low)) or target in _PERSON_TARGETS
+    )
     return QuestionInfo(
         text=text,
         kind=kind,
-        target=stem(target) if target else None,
-        focus=tuple(focus_terms(text)),
-        terms=tuple(dict.fromkeys(canonical(w) for w in words(text) if w not in STOPWORDS)),
+        target=canonical(target) if target else None,
+        target_word=target,
+        target_phrase=phrase,
+        quoted=tuple(_quoted(asked)),
+        asked=tuple(dict.fromkeys(
+            w for w in words(asked)
+            if w not in STOPWORDS and w not in _QUESTION_VERBS and canonical(w) not in focus
+            and not {canonical(part) for part in w.split("-")} <= set(focus)
+            and w not in phrase
+        )),
+        focus=tuple(focus),
+        subject=tuple(dict.fromkeys(subject)),
+        exclusive=tuple(dict.fromkeys(exclusive)),
+        person=person,
+        terms=tuple(dict.fromkeys(canonical(w) for w in words(asked) if w not in STOPWORDS)),
     )
-
-
-def _head_noun(ws: list[str], after: str) -> str | None:
-    """The first plain word of ``after``: not a stopword, number, code or demonym."""
-    for word in words(after)[:4]:
-        if word in _AUXILIARIES:
-            return None
-        if word in STOPWORDS or word in _DEMONYMS or any(c.isdigit() for c in word):
-            continue
-        return word
-    return None
 
 
 def _interrogative_part(question: str) -> str:
     """The question itself, when it comes wrapped in instructions ("Ignore ... . Who ...?")."""
-    sentences = [s.strip() for s in re.split(r"(?<=[.!?])\s+", question.strip()) if s.strip()]
+    sentences = [s.strip() for s in re.split(r"(?<=[.!?:])\s+", question.strip()) if s.strip()]
     asked = [s for s in sentences if s.endswith("?")]
     if asked and len(sentences) > 1:
         return " ".join(asked)
     return question.strip()
 
 
-def _kind_and_target(low: str, ws: list[str]) -> tuple[str, str | None]:
+def _kind_and_target(low: str, focus: set[str]) -> tuple[str, str | None]:
+    # The first question word decides: "What is he expected to do when he arrives?"
+    # asks "what", not "when".
+    first = re.search(r"\b(what|which|who|whom|whose|when|where|why|how)\b", low)
+    if first:
+        low = low[first.start():]
     if m := re.search(r"\bhow (many|much)\b", low):
-        target = _head_noun(ws, low[m.end():])
+        target = _head_noun(low[m.end():], focus)
         if m.group(1) == "much" and (_MONEY_WORDS.search(low) or target is None):
             return MONEY, None
         if target and _MONEY_WORDS.search(target):
             return MONEY, None
         return NUMBER, target
     if m := re.search(r"\b(?:quantity|number) of\b", low):
-        return NUMBER, _head_noun(ws, low[m.end():])
+        return NUMBER, _head_noun(low[m.end():], focus)
     if re.search(r"\bhow (long|old)\b", low):
         return DURATION, None
     if re.search(r"\b(what|which) (percentage|share|proportion|portion|fraction|number|"
                  r"amount|quantity|figure|total)\b", low):
         return (MONEY, None) if _MONEY_WORDS.search(low) else (NUMBER, None)
-    if re.search(r"\b(what|which) (?:was |is |were |are )?(?:the )?(value|price|cost|sum)\b", low):
+    if re.search(r"^(what|which)\b", low) and (
+        _MONEY_WORDS.search(low) or re.search(r"\b(value|sum) (of|in)\b|\btotal value\b", low)
+    ):
         return MONEY, None
-    if re.search(r"\bwhen\b", low):
+    if re.search(r"^when\b", low):
         return DATE, None
+    if m := re.search(r"\bname(?:s)? of (?:the |a |an |its |their )?((?:[\w-]+ ){0,2}[\w-]+)",
+                      low):
+        return NAME, _last_noun(m.group(1))
     if m := re.search(r"\b(?:what|which)\s+((?:[\w-]+\s+){0,3}[\w-]+)", low):
         following = m.group(1).split()
         if following[0] in _AUXILIARIES:
-            return (REASON, None) if "why" in ws else (OTHER, None)
+            return (REASON, None) if re.search(r"\bwhy\b", low) else (OTHER, None)
         for noun in following:
             if noun in _DATE_TARGETS:
                 return DATE, noun
             if noun in _NAME_TARGETS:
                 return NAME, noun
-        if noun := _head_noun(ws, " ".join(following)):
+        if noun := _head_noun(" ".join(following), focus):
             return OTHER, noun
-    if re.search(r"\b(who|whom|whose)\b", low):
+    if re.search(r"^(who|whom|whose|where)\b", low):
         return NAME, None
-    if re.search(r"\bwhere\b", low):
-        return NAME, None
-    if re.search(r"\bwhy\b", low):
+    if re.search(r"^why\b", low):
         return REASON, None
-    if ws and ws[0] in _AUXILIARIES:
+    first = words(low)[:1]
+    if first and first[0] in _AUXILIARIES:
         return YESNO, None
     return OTHER, None
+
+
+_QUESTION_VERBS = {"far", "ever", "yet", "still", "according", "say", "said", "says", "report", "reported", "reportedly",
+                   "article", "articles", "describe", "described", "mention", "mentioned",
+                   "name", "named", "give", "list", "tell", "based", "using", "answer", "do",
+                   "happen", "happened", "take", "took", "get", "got", "make", "made"}
+
+
+def _target_phrase(low: str) -> tuple[str, ...]:
+    """The counted phrase: "how many *russian-backed breakaway republics* did ..."."""
+    m = re.search(r"\bhow many\s+(.*?)(?:\s+(?:did|do|does|has|have|had|were|was|are|is|will|"
+                  r"would|could|can)\b|[?,]|$)", low)
+    if not m:
+        return ()
+    return tuple(w for w in words(m.group(1)) if w not in STOPWORDS)
+
+
+def _quoted(text: str) -> list[str]:
+    """Phrases in quotation marks: a sentence that answers must contain them."""
+    found = re.findall(r"(?:(?<=\s)|^)[\"“‘']([^\"“”]{2,80}?)[\"”’'](?=[\s?.,!;:]|$)", text)
+    return [q for q in found if words(q)]
+
+
+def _head_noun(after: str, focus: set[str]) -> str | None:
+    """The first plain word of ``after``: not a stopword, number, code, name or demonym."""
+    for word in words(after)[:4]:
+        if word in _AUXILIARIES:
+            return None
+        if (word in STOPWORDS or word in _ALIASES or any(c.isdigit() for c in word)
+                or canonical(word) in focus):
+            continue
+        return word
+    return None
+
+
+def _last_noun(phrase: str) -> str | None:
+    kept = [w for w in words(phrase) if w not in STOPWORDS]
+    return kept[-1] if kept else None

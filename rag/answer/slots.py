@@ -12,8 +12,10 @@ import re
 from dataclasses import dataclass
 
 from rag.answer.question import DATE, DURATION, MONEY, NAME, NUMBER, canonical
+from rag.chunking import sentence_spans
+from rag.text import STOPWORDS
 
-__all__ = ["Slot", "clauses", "find_slots"]
+__all__ = ["Slot", "clauses", "find_slots", "unit_words"]
 
 _SCALES = r"hundreds?|thousands?|millions?|billions?|trillions?|dozens?"
 _NUMBER_WORDS = (
@@ -73,8 +75,13 @@ def find_slots(sentence: str, kind: str, exclude: frozenset[str] = frozenset()) 
     itself ("How many T-90 tanks" is not answered by the 90 of T-90).
     """
     if kind == NUMBER:
+        dates = [(m.start(), m.end()) for m in _DATE.finditer(sentence)]
         found = [_number_slot(sentence, m) for m in _NUMBER.finditer(sentence)]
-        return [s for s in found if not _is_year(s.text) and canonical(s.text) not in exclude]
+        return [
+            s for s in found
+            if not _is_year(s.text) and canonical(s.text) not in exclude
+            and not any(a <= s.start < b for a, b in dates)
+        ]
     if kind == MONEY:
         return [
             slot for slot in find_slots(sentence, NUMBER, exclude)
@@ -86,28 +93,59 @@ def find_slots(sentence: str, kind: str, exclude: frozenset[str] = frozenset()) 
             if canonical(m.group(0)) not in exclude
         ]
     if kind == DURATION:
-        return [
+        spans = [
             slot for slot in find_slots(sentence, NUMBER, exclude)
-            if _TIME_UNIT.match(sentence, slot.end)
+            if _TIME_UNIT.match(sentence, slot.end) or _TIME_UNIT.search(slot.text)
         ]
+        return spans or find_slots(sentence, DATE, exclude)  # "until the early 90s"
     if kind == NAME:
-        return [
-            Slot(m.start(), m.end(), m.group(0)) for m in _NAME.finditer(sentence)
-            if not _is_known(m.group(0), exclude) and not _DATE.fullmatch(m.group(0))
-        ]
+        return [slot for m in _NAME.finditer(sentence) if (slot := _name_slot(m, exclude))]
     return []
 
 
-def clauses(sentence: str) -> list[tuple[int, int]]:
-    """Character spans of the clauses of ``sentence``, cut where a new subject starts."""
+def _name_slot(match: re.Match[str], exclude: frozenset[str]) -> Slot | None:
+    """A run of capitalised words, less the function words, dates and names the question
+    already has: "On Wednesday" is no name, "Russian President Vladimir Putin" is
+    "President Vladimir" for a question about Putin."""
+    kept = []
+    for token in re.finditer(r"[\w’'.-]+", match.group(0)):
+        word = token.group(0)
+        plain = word.lower().strip(".’'")
+        if plain in STOPWORDS or _DATE.fullmatch(word) or canonical(word) in exclude:
+            continue
+        kept.append(token)
+    if not kept:
+        return None
+    start = match.start() + kept[0].start()
+    end = match.start() + kept[-1].end()
+    return Slot(start, end, match.string[start:end])
+
+
+def clauses(text: str) -> list[tuple[int, int]]:
+    """Character spans of the clauses of ``text``'s sentences, cut where a new subject
+    starts."""
     spans = []
-    start = 0
-    for match in _CLAUSE_BREAK.finditer(sentence):
-        if match.start() > start:
-            spans.append((start, match.start()))
-        start = match.end()
-    spans.append((start, len(sentence)))
+    for first, last in sentence_spans(text):
+        start = first
+        for match in _CLAUSE_BREAK.finditer(text, first, last):
+            if match.group(0).strip() == "and" and not _is_clause(text[start : match.start()]):
+                continue  # "India, China and Egypt" is a list, not two clauses
+            if match.start() > start:
+                spans.append((start, match.start()))
+            start = match.end()
+        spans.append((start, last))
     return spans
+
+
+def _is_clause(text: str) -> bool:
+    """Whether text reads as a clause (has lower-case words), not a list of names."""
+    return len(re.findall(r"\b[a-z][a-z-]+\b", text)) >= 2
+
+
+def unit_words(sentence: str, slot: Slot) -> list[str]:
+    """Up to four words after a number, to the next punctuation: what it counts."""
+    tail = re.split(r"[,;:.()]", sentence[slot.end : slot.end + 80], maxsplit=1)[0]
+    return [w.lower() for w in re.findall(r"[A-Za-z][\w-]*", tail)][:4]
 
 
 def _number_slot(sentence: str, match: re.Match[str]) -> Slot:
@@ -123,8 +161,3 @@ def _number_slot(sentence: str, match: re.Match[str]) -> Slot:
 def _is_year(text: str) -> bool:
     return bool(re.fullmatch(r"(?:1[5-9]|20)\d\d", text))
 
-
-def _is_known(name: str, exclude: frozenset[str]) -> bool:
-    parts = [canonical(p) for p in re.findall(r"[\w’'.-]+", name)]
-    parts = [p for p in parts if p not in {"of", "the", "de"}]
-    return bool(parts) and all(p in exclude for p in parts)
