@@ -54,7 +54,9 @@ def ask(
     return engine_for(settings).ask(question, top_k=settings.top_k, backend=settings.backend)
 
 
-def build_index(corpus: str | Path | None = None, *, progress: Progress | None = None) -> IndexStats:
+def build_index(
+    corpus: str | Path | None = None, *, progress: Progress | None = None
+) -> IndexStats:
     """Index (or incrementally re-index) ``corpus``; only changed files are re-embedded."""
     settings = Settings.from_env(corpus=corpus)
     return engine_for(settings).build(progress)

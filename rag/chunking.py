@@ -132,27 +132,29 @@ def _flush(source: str, pending: list[tuple[int, str]], index: int) -> list[Piec
 
 
 def _sentence_groups(line: str, max_tokens: int, counter: TokenCounter) -> list[str]:
-    groups: list[str] = []
-    current: list[str] = []
+    """Consecutive sentences packed up to ``max_tokens``, each group a slice of ``line`` so
+    its text is verbatim in the line (joining sentences with one space would not be when
+    the line separates them with two spaces or a tab)."""
+    groups: list[tuple[int, int]] = []
+    current: tuple[int, int] | None = None
     current_tokens = 0
     for start, end in sentence_spans(line):
-        sentence = line[start:end]
-        tokens = counter(sentence)
-        if current and current_tokens + tokens > max_tokens:
-            groups.append(" ".join(current))
-            current, current_tokens = [], 0
-        current.append(sentence)
+        tokens = counter(line[start:end])
+        if current is not None and current_tokens + tokens > max_tokens:
+            groups.append(current)
+            current, current_tokens = None, 0
+        current = (start, end) if current is None else (current[0], end)
         current_tokens += tokens
-    if current:
-        groups.append(" ".join(current))
-    return groups
+    if current is not None:
+        groups.append(current)
+    return [line[start:end] for start, end in groups]
 
 
 def _ends_sentence(line: str, punct_at: int, next_at: int) -> bool:
     following = line[next_at]
     if following in _OPENERS:
         following = line[next_at + 1 : next_at + 2] or " "
-    if not (following.isupper() or following.isdigit() and line[punct_at] != "."):
+    if not (following.isupper() or (following.isdigit() and line[punct_at] != ".")):
         return False
     if line[punct_at] != ".":
         return True

@@ -124,8 +124,11 @@ def quote_lines(root: Path, source: str, start_line: int, end_line: int) -> str:
     Raises ``CitationError`` if the file is gone, unreadable, or the lines do not exist.
     """
     root = root.resolve()
-    path = (root / source).resolve()
-    if not path.is_relative_to(root):
+    path = root / source
+    # The folder must resolve inside the corpus, but the file itself may be a symlink:
+    # the corpus reader indexes symlinked files (and never enters symlinked folders).
+    inside = Path(os.path.normpath(path)).is_relative_to(root)
+    if not inside or not path.parent.resolve().is_relative_to(root):
         raise CitationError(f"citation source {source!r} is outside the corpus")
     try:
         text = _decode(path.read_bytes())

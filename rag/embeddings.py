@@ -5,8 +5,9 @@ this package (``rag/_model``, see its NOTICE.md). Recipe, as measured against
 sentence-transformers: mean pooling over the attention mask, L2 normalisation,
 truncation at 256 tokens, padding to the longest text of each batch.
 
-``MiniLMEmbeddingFunction`` wraps the embedder as a Chroma embedding function; rag itself
-always hands Chroma vectors, so Chroma's own (downloading) default is never used.
+``rag.integrations.chroma.MiniLMEmbeddingFunction`` wraps the embedder as a Chroma
+embedding function; rag itself always hands Chroma vectors, so Chroma's own
+(downloading) default is never used.
 """
 
 from __future__ import annotations
@@ -20,10 +21,8 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from chromadb.api.types import Documents, EmbeddingFunction, Embeddings
-from chromadb.utils.embedding_functions import register_embedding_function
 
-__all__ = ["EMBEDDING_DIM", "MODEL_ID", "MiniLMEmbedder", "MiniLMEmbeddingFunction"]
+__all__ = ["EMBEDDING_DIM", "MODEL_ID", "MiniLMEmbedder"]
 
 MODEL_ID = "all-MiniLM-L6-v2-int8-onnx"
 EMBEDDING_DIM = 384
@@ -63,18 +62,20 @@ class MiniLMEmbedder:
 
     def embed_one(self, text: str) -> Vectors:
         """One text as a ``(384,)`` unit vector."""
-        return self.embed([text])[0]
+        vector: Vectors = self.embed([text])[0]
+        return vector
 
     def _embed_batch(self, session: Any, tokenizer: Any, texts: list[str]) -> Vectors:
         encodings = tokenizer.encode_batch(texts)
         ids = np.array([e.ids for e in encodings], dtype=np.int64)
         mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
         feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
-        hidden = session.run(None, feeds)[0]
+        hidden: Vectors = session.run(None, feeds)[0]
         weights = mask[:, :, None].astype(np.float32)
         pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)
-        return (pooled / np.clip(norms, 1e-12, None)).astype(np.float32)
+        unit: Vectors = (pooled / np.clip(norms, 1e-12, None)).astype(np.float32)
+        return unit
 
     def _load(self) -> tuple[Any, Any]:
         with self._lock:
@@ -111,31 +112,3 @@ class MiniLMEmbedder:
         tokenizer.enable_truncation(max_length=MAX_TOKENS)
         tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
         return tokenizer
-
-
-@register_embedding_function
-class MiniLMEmbeddingFunction(EmbeddingFunction[Documents]):
-    """``MiniLMEmbedder`` as a Chroma embedding function (offline, no download)."""
-
-    def __init__(self, embedder: MiniLMEmbedder | None = None) -> None:
-        self._embedder = embedder or MiniLMEmbedder()
-
-    def __call__(self, input: Documents) -> Embeddings:
-        return list(self._embedder.embed(list(input)))
-
-    @staticmethod
-    def name() -> str:
-        return "rag-minilm-l6-v2-int8"
-
-    def default_space(self) -> Any:
-        return "cosine"
-
-    def supported_spaces(self) -> Any:
-        return ["cosine", "ip", "l2"]
-
-    @staticmethod
-    def build_from_config(config: dict[str, Any]) -> MiniLMEmbeddingFunction:
-        return MiniLMEmbeddingFunction()
-
-    def get_config(self) -> dict[str, Any]:
-        return {"model": MODEL_ID}

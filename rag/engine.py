@@ -63,7 +63,7 @@ class Engine:
     def retrieve(self, question: str, top_k: int | None = None) -> list[Passage]:
         """The best chunks for ``question``."""
         question = _checked_question(question)
-        return self.retriever().search(question, top_k or self.settings.top_k)
+        return self.retriever().search(question, self.settings.with_(top_k=top_k).top_k)
 
     def ask(self, question: str, top_k: int | None = None, backend: str | None = None) -> Answer:
         """Answer ``question`` with verified citations, or refuse."""
@@ -131,13 +131,9 @@ def _checked_question(question: str) -> str:
 
 
 def _make_backend(settings: Settings) -> AnswerBackend:
-    if settings.backend == "extractive":
-        from rag.answer.extractive import ExtractiveBackend
+    from rag.answer.extractive import ExtractiveBackend
 
-        return ExtractiveBackend()
-    from rag.answer.openai import OpenAIBackend
-
-    return OpenAIBackend(settings)
+    return ExtractiveBackend()
 
 
 def _file_stamp(path: Path) -> tuple[int, int] | None:

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ValidationError, field_validator
 
 from rag.chunking import DEFAULT_CHUNK_TOKENS, Piece, line_windows, sentence_units
 from rag.corpus import Corpus, Document, FileStamp, load_corpus, scan_corpus
@@ -35,7 +35,7 @@ from rag.types import IndexStats
 __all__ = ["LEVELS", "IndexStore", "Manifest", "Records"]
 
 LEVELS = ("chunks", "sentences")
-MANIFEST_VERSION = 1
+MANIFEST_VERSION = 2
 Progress = Callable[[int, int], None]
 
 
@@ -44,6 +44,13 @@ class FileEntry(BaseModel):
     size: int
     mtime_ns: int
     ids: dict[str, list[str]]  # level -> record ids
+
+    @field_validator("ids")
+    @classmethod
+    def _every_level(cls, ids: dict[str, list[str]]) -> dict[str, list[str]]:
+        if set(ids) != set(LEVELS):
+            raise ValueError(f"record ids must be given for exactly the levels {LEVELS}")
+        return ids
 
 
 class Manifest(BaseModel):
@@ -123,11 +130,14 @@ class IndexStore:
 
     def build(self, progress: Progress | None = None) -> IndexStats:
         """Bring the index up to date with the corpus, embedding only what changed."""
-        self.index_dir.mkdir(parents=True, exist_ok=True)
-        with self._locked():
-            corpus = load_corpus(self.corpus)
-            old = self.read_manifest()
-            return self._build(corpus, old, progress)
+        try:
+            self.index_dir.mkdir(parents=True, exist_ok=True)
+            with self._locked():
+                corpus = load_corpus(self.corpus)
+                old = self.read_manifest()
+                return self._build(corpus, old, progress)
+        except OSError as exc:  # disk full, read-only folder, unreadable file, ...
+            raise IndexBuildError(f"cannot update the index in {self.index_dir}: {exc}") from exc
 
     def records(self, manifest: Manifest, level: str) -> Records:
         """Text and lines of every live record of ``level``."""
@@ -159,10 +169,18 @@ class IndexStore:
         new = Manifest(corpus=str(self.corpus), chunk_tokens=self.chunk_tokens)
         new.skipped = _skipped_stamps(self.corpus, corpus.skipped)
         todo: list[Document] = []
-        added, updated = [], []
+        added: list[str] = []
+        updated: list[str] = []
+        # Records the manifest names but Chroma lost (a wiped server, a deleted chroma/
+        # folder) are written again rather than failing every later search.
+        stored = {level: set(self.collections[level].get(include=[])["ids"]) for level in LEVELS}
         for doc in corpus.documents:
             previous = old.files.get(doc.source)
-            if previous is not None and previous.sha256 == doc.sha256:
+            if (
+                previous is not None
+                and previous.sha256 == doc.sha256
+                and all(set(previous.ids[level]) <= stored[level] for level in LEVELS)
+            ):
                 new.files[doc.source] = previous.model_copy(
                     update={"size": doc.stamp.size, "mtime_ns": doc.stamp.mtime_ns}
                 )

@@ -4,8 +4,9 @@ pyproject.toml): nothing here may reach a network, and a test that tries fails."
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -51,13 +52,47 @@ def index_dir(tmp_path: Path) -> Path:
 @pytest.fixture(autouse=True)
 def _isolated_env(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, embedder: MiniLMEmbedder
-) -> Iterator[None]:
+) -> None:
     """No test reads the developer's RAG_* settings or writes .rag/ in the work tree, and
     engines made through the public API share the session's loaded model."""
-    for name in ("RAG_CORPUS", "RAG_INDEX_DIR", "RAG_TOP_K", "RAG_BACKEND", "RAG_CHROMA_URL",
-                 "RAG_MODEL", "OPENAI_BASE_URL", "OPENAI_API_KEY"):
+    for name in (
+        "RAG_CORPUS",
+        "RAG_INDEX_DIR",
+        "RAG_TOP_K",
+        "RAG_BACKEND",
+        "RAG_CHROMA_URL",
+        "RAG_MODEL",
+        "OPENAI_BASE_URL",
+        "OPENAI_API_KEY",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("RAG_INDEX_DIR", str(tmp_path / "api-index"))
     monkeypatch.setattr(rag.api, "_engines", {})
     monkeypatch.setattr(rag.api, "_new_engine", lambda s: Engine(s, embedder=embedder))
-    yield
+
+
+@pytest.fixture
+def write_files() -> Callable[[Path, dict[str, str | bytes]], Path]:
+    """Write ``{relative path: text or bytes}`` under a folder (creating subfolders)."""
+
+    def write(root: Path, files: dict[str, str | bytes]) -> Path:
+        for name, content in files.items():
+            path = root / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(content, bytes):
+                path.write_bytes(content)
+            else:
+                path.write_text(content, encoding="utf-8", newline="")
+        return root
+
+    return write
+
+
+@pytest.fixture
+def make_engine(embedder: MiniLMEmbedder) -> Callable[..., Engine]:
+    """An engine over ``corpus`` and ``index_dir`` that shares the session's model."""
+
+    def make(corpus: Path, index_dir: Path, **settings: Any) -> Engine:
+        return Engine(Settings(corpus=corpus, index_dir=index_dir, **settings), embedder=embedder)
+
+    return make

@@ -1,0 +1,273 @@
+"""The public API: its names, answers whose citations resolve exactly against the files,
+input errors, and an answer path that imports no LLM library and opens no socket."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import types
+from collections.abc import Callable
+from pathlib import Path
+
+import pydantic
+import pytest
+
+import rag
+import rag.errors
+from rag.engine import Engine
+from rag.types import Answer, Citation
+
+WriteFiles = Callable[[Path, dict[str, str | bytes]], Path]
+
+PUBLIC_NAMES = {
+    "ask",
+    "build_index",
+    "retrieve",
+    "Answer",
+    "Citation",
+    "Passage",
+    "IndexStats",
+    "Verification",
+    "RagError",
+    "InputError",
+    "QuestionError",
+    "CorpusError",
+    "ConfigError",
+    "IndexBuildError",
+    "BackendError",
+    "LLMError",
+    "CitationError",
+    "SkippedFileWarning",
+    "__version__",
+}
+
+SEED_QUESTIONS = [
+    "How many T-90 tanks did Egypt buy?",
+    "How many tanks has India purchased?",
+    "What missile system did Turkey buy from Russia in 2019?",
+    "Under which act was Turkey's defense procurement company sanctioned?",
+    "How many soldiers take part in the Vostok-2022 exercises?",
+    "Where did Putin offer weapons to allies?",
+    "Who did Putin send a letter to for liberation day?",
+    "What did North Korea recognize in July?",
+    "Where will Putin travel on Wednesday?",
+    "What did Turkey refuse to apply against Moscow?",
+    "Which countries accounted for nearly two-thirds of Russian arms sales?",
+]
+
+
+@pytest.fixture
+def bridge_corpus(tmp_path: Path, write_files: WriteFiles) -> Path:
+    return write_files(
+        tmp_path / "corpus", {"a.txt": "Title\n\nThe bridge over the river was built in 1932.\n"}
+    )
+
+
+def test_all_is_sorted_and_exactly_the_public_names() -> None:
+    assert rag.__all__ == sorted(rag.__all__)
+    assert set(rag.__all__) == PUBLIC_NAMES
+    for name in rag.__all__:
+        assert getattr(rag, name) is not None
+    exported = {
+        name
+        for name, value in vars(rag).items()
+        if not name.startswith("_") and not isinstance(value, types.ModuleType)
+    }
+    assert exported == PUBLIC_NAMES - {"__version__"}
+
+
+def test_error_tree() -> None:
+    for name in ("InputError", "IndexBuildError", "BackendError", "CitationError"):
+        assert issubclass(getattr(rag, name), rag.RagError)
+    for name in ("QuestionError", "CorpusError", "ConfigError"):
+        assert issubclass(getattr(rag, name), rag.InputError)
+    assert issubclass(rag.LLMError, rag.BackendError)
+    assert issubclass(rag.SkippedFileWarning, Warning)
+    assert not issubclass(rag.SkippedFileWarning, rag.RagError)
+    assert sorted(rag.errors.__all__) == rag.errors.__all__
+
+
+def seed_lines(engine: Engine, source: str) -> list[str]:
+    """The file's lines, read here without rag's reader: split on newlines only."""
+    data = (engine.corpus_root / source).read_bytes().decode("utf-8-sig")
+    return [line.removesuffix("\r") for line in data.split("\n")]
+
+
+def test_every_citation_of_seed_answers_resolves_exactly(seeds_engine: Engine) -> None:
+    answered = 0
+    for question in SEED_QUESTIONS:
+        answer = seeds_engine.ask(question)
+        assert answer.question == question
+        assert answer.backend == "extractive"
+        if answer.refused:
+            assert answer.citations == []
+            continue
+        answered += 1
+        assert answer.citations
+        for number, citation in enumerate(answer.citations, start=1):
+            assert f"[{number}]" in answer.text
+            lines = seed_lines(seeds_engine, citation.source)
+            assert citation.quote == "\n".join(lines[citation.start_line - 1 : citation.end_line])
+            assert citation.quote.strip()
+    assert answered >= len(SEED_QUESTIONS) - 3
+
+
+def test_egypt_answer_cites_its_line(seeds_engine: Engine) -> None:
+    answer = seeds_engine.ask("How many T-90 tanks did Egypt buy?")
+    assert not answer.refused
+    assert "500" in answer.text
+    assert {(c.source, c.start_line) for c in answer.citations} & {
+        ("001_8eb2f5025aa8eb43.txt", 76),
+        ("001_8eb2f5025aa8eb43.txt", 46),
+    }
+
+
+def test_unanswerable_question_is_refused_without_citations(seeds_engine: Engine) -> None:
+    answer = seeds_engine.ask("What is the boiling point of mercury on Neptune?")
+    assert answer.refused
+    assert answer.citations == []
+    assert "[1]" not in answer.text
+
+
+def test_a_refused_answer_cannot_carry_citations() -> None:
+    citation = Citation(source="a.txt", start_line=1, end_line=1, quote="x")
+    with pytest.raises(pydantic.ValidationError, match="refused"):
+        Answer(question="q", text="no", refused=True, citations=[citation], backend="extractive")
+
+
+def test_citation_lines_must_be_ordered_and_positive() -> None:
+    with pytest.raises(pydantic.ValidationError):
+        Citation(source="a.txt", start_line=3, end_line=2, quote="x")
+    with pytest.raises(pydantic.ValidationError):
+        Citation(source="a.txt", start_line=0, end_line=1, quote="x")
+
+
+def test_answer_json_round_trips(seeds_engine: Engine) -> None:
+    answer = seeds_engine.ask("How many T-90 tanks did Egypt buy?")
+    data = answer.model_dump_json()
+    assert Answer.model_validate_json(data) == answer
+    parsed = json.loads(data)
+    assert parsed["citations"][0]["quote"] == answer.citations[0].quote
+    assert set(parsed) >= {"question", "text", "refused", "citations", "backend"}
+
+
+def test_public_ask_and_retrieve(bridge_corpus: Path) -> None:
+    answer = rag.ask("When was the bridge built?", corpus=bridge_corpus)
+    assert [(c.source, c.start_line, c.end_line) for c in answer.citations] == [("a.txt", 3, 3)]
+    assert answer.citations[0].quote == "The bridge over the river was built in 1932."
+    passages = rag.retrieve("bridge", corpus=bridge_corpus, top_k=1)
+    assert [(p.source, p.start_line) for p in passages] == [("a.txt", 3)]
+    stats = rag.build_index(bridge_corpus)
+    assert stats.embedded == 0
+    assert stats.files == 1
+
+
+def test_corpus_from_the_environment(bridge_corpus: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RAG_CORPUS", str(bridge_corpus))
+    answer = rag.ask("When was the bridge built?")
+    assert answer.citations[0].source == "a.txt"
+
+
+@pytest.mark.parametrize("question", ["", "   ", "\n\t "])
+def test_empty_question_is_a_question_error(bridge_corpus: Path, question: str) -> None:
+    with pytest.raises(rag.QuestionError):
+        rag.ask(question, corpus=bridge_corpus)
+    with pytest.raises(rag.QuestionError):
+        rag.retrieve(question, corpus=bridge_corpus)
+
+
+def test_overlong_question_is_a_question_error(bridge_corpus: Path) -> None:
+    with pytest.raises(rag.QuestionError, match="longer"):
+        rag.ask("bridge " * 1000, corpus=bridge_corpus)
+
+
+@pytest.mark.parametrize("top_k", [0, -3])
+def test_non_positive_top_k_is_a_config_error(
+    bridge_corpus: Path, seeds_engine: Engine, top_k: int
+) -> None:
+    with pytest.raises(rag.ConfigError, match="top_k"):
+        rag.ask("When was the bridge built?", corpus=bridge_corpus, top_k=top_k)
+    with pytest.raises(rag.ConfigError, match="top_k"):
+        rag.retrieve("bridge", corpus=bridge_corpus, top_k=top_k)
+    with pytest.raises(rag.ConfigError, match="top_k"):
+        seeds_engine.ask("Egypt tanks", top_k=top_k)
+    with pytest.raises(rag.ConfigError, match="top_k"):
+        seeds_engine.retrieve("Egypt tanks", top_k=top_k)
+
+
+def test_unknown_backend_is_a_config_error(
+    bridge_corpus: Path, seeds_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with pytest.raises(rag.ConfigError, match="unknown backend"):
+        rag.ask("When was the bridge built?", corpus=bridge_corpus, backend="oracle")
+    with pytest.raises(rag.ConfigError, match="unknown backend"):
+        seeds_engine.ask("Egypt tanks", backend="oracle")
+    monkeypatch.setenv("RAG_BACKEND", "oracle")
+    with pytest.raises(rag.ConfigError):
+        rag.ask("When was the bridge built?", corpus=bridge_corpus)
+
+
+def test_bad_top_k_in_the_environment_is_a_config_error(
+    bridge_corpus: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RAG_TOP_K", "many")
+    with pytest.raises(rag.ConfigError, match="RAG_TOP_K"):
+        rag.ask("When was the bridge built?", corpus=bridge_corpus)
+
+
+def test_missing_corpus_is_a_corpus_error(tmp_path: Path) -> None:
+    with pytest.raises(rag.CorpusError):
+        rag.ask("When was the bridge built?", corpus=tmp_path / "nowhere")
+    assert not (tmp_path / "api-index").exists()
+
+
+# A fresh interpreter: sockets refuse to connect (recording who tried), then rag answers.
+OFFLINE_SCRIPT = textwrap.dedent(
+    """
+    import json, socket, sys
+
+    attempts = []
+
+    def refuse(*args, **kwargs):
+        attempts.append(repr(args[1:2] or args[:1]))
+        raise OSError("network blocked in this test")
+
+    socket.socket.connect = refuse
+    socket.socket.connect_ex = refuse
+    socket.create_connection = refuse
+
+    import rag
+
+    answer = rag.ask("When was the bridge built?", corpus=sys.argv[1])
+    heavy = sorted(
+        {m.split(".")[0] for m in sys.modules if m.startswith(("llama_index", "openai"))}
+    )
+    print(json.dumps({
+        "lines": [[c.source, c.start_line] for c in answer.citations],
+        "heavy": heavy,
+        "attempts": attempts,
+    }))
+    """
+)
+
+
+def test_default_answer_path_is_offline_and_light(bridge_corpus: Path, tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("RAG_", "OPENAI_"))}
+    env["RAG_INDEX_DIR"] = str(tmp_path / "subprocess-index")
+    result = subprocess.run(
+        [sys.executable, "-c", OFFLINE_SCRIPT, str(bridge_corpus)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["lines"] == [["a.txt", 3]]
+    assert report["heavy"] == []
+    assert report["attempts"] == []
+    assert (tmp_path / "subprocess-index").is_dir()

@@ -1,0 +1,89 @@
+"""The offline MiniLM embedder, alone and as a Chroma embedding function."""
+
+from __future__ import annotations
+
+import uuid
+
+import chromadb
+import chromadb.config
+import numpy as np
+
+from rag.embeddings import EMBEDDING_DIM, MiniLMEmbedder
+from rag.integrations.chroma import MiniLMEmbeddingFunction
+
+
+def test_shape_dtype_and_unit_norm(embedder: MiniLMEmbedder) -> None:
+    texts = ["Egypt bought 500 tanks.", "A cat sleeps.", "", "x " * 600]
+    vectors = embedder.embed(texts)
+    assert vectors.shape == (4, EMBEDDING_DIM) == (4, 384)
+    assert vectors.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    assert embedder.embed_one("Egypt bought 500 tanks.").shape == (384,)
+
+
+def test_no_texts_give_an_empty_array(embedder: MiniLMEmbedder) -> None:
+    assert embedder.embed([]).shape == (0, 384)
+
+
+def test_paraphrases_are_closer_than_unrelated_texts(embedder: MiniLMEmbedder) -> None:
+    a, b, c = embedder.embed(
+        [
+            "Egypt purchased five hundred Russian tanks in July.",
+            "In July, Egypt bought 500 T-90 tanks from Russia.",
+            "The recipe needs two cups of flour and an egg.",
+        ]
+    )
+    assert float(a @ b) > 0.6
+    assert float(a @ b) > float(a @ c) + 0.3
+
+
+def test_batching_keeps_the_input_order(embedder: MiniLMEmbedder) -> None:
+    """The embedder sorts texts by length into batches of 32; results come back in input
+    order, each the same as the text embedded alone."""
+    texts = [f"Sentence {i} {'about tanks and ' * (i % 7)}the end." for i in range(40)]
+    together = embedder.embed(texts)
+    for i in (0, 5, 17, 33, 39):
+        alone = embedder.embed_one(texts[i])
+        assert float(together[i] @ alone) > 0.999
+
+
+def test_is_a_real_chroma_embedding_function(embedder: MiniLMEmbedder) -> None:
+    """Chroma embeds added documents and query texts with our function: no vectors are
+    passed, and Chroma's own (downloading) default is never used."""
+    function = MiniLMEmbeddingFunction(embedder)
+    vectors = function(["one text", "another text"])
+    assert len(vectors) == 2
+    assert len(vectors[0]) == 384
+    client = chromadb.EphemeralClient(settings=chromadb.config.Settings(anonymized_telemetry=False))
+    name = f"test-{uuid.uuid4().hex[:12]}"
+    collection = client.create_collection(name, embedding_function=function)
+    try:
+        collection.add(
+            ids=["tanks", "cats", "rates", "bridge"],
+            documents=[
+                "In July, Egypt bought 500 Russian T-90 tanks.",
+                "The cat slept all afternoon on the warm windowsill.",
+                "The central bank raised interest rates by half a point.",
+                "The old bridge over the river was rebuilt in 1932.",
+            ],
+        )
+        result = collection.query(
+            query_texts=["How many armoured vehicles did Egypt purchase?"], n_results=4
+        )
+        assert result["ids"][0][0] == "tanks"
+        result = collection.query(query_texts=["When was the bridge built?"], n_results=1)
+        assert result["ids"][0] == ["bridge"]
+        stored = collection.get(ids=["cats"], include=["embeddings"])["embeddings"][0]
+        expected = embedder.embed_one("The cat slept all afternoon on the warm windowsill.")
+        assert float(np.dot(np.asarray(stored), expected)) > 0.999
+    finally:
+        client.delete_collection(name)
+
+
+def test_embedding_function_describes_itself() -> None:
+    function = MiniLMEmbeddingFunction()
+    assert function.name() == "rag-minilm-l6-v2-int8"
+    assert function.default_space() == "cosine"
+    assert "cosine" in function.supported_spaces()
+    rebuilt = MiniLMEmbeddingFunction.build_from_config(function.get_config())
+    assert isinstance(rebuilt, MiniLMEmbeddingFunction)

@@ -1,0 +1,174 @@
+"""Hybrid retrieval: rank fusion, and dense + BM25 search over the seeds and tiny corpora."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from rag.engine import Engine
+from rag.retrieval import RRF_K, fuse_rankings
+from rag.types import Passage
+
+WriteFiles = Callable[[Path, dict[str, str | bytes]], Path]
+MakeEngine = Callable[..., Engine]
+
+
+def file_lines(engine: Engine, source: str) -> list[str]:
+    """The file's lines, read here without rag's reader: split on newlines only."""
+    data = (engine.corpus_root / source).read_bytes().decode("utf-8-sig")
+    return [line.removesuffix("\r") for line in data.split("\n")]
+
+
+def assert_passage_in_file(engine: Engine, passage: Passage) -> None:
+    lines = file_lines(engine, passage.source)
+    assert 1 <= passage.start_line <= passage.end_line <= len(lines)
+    cited = lines[passage.start_line - 1 : passage.end_line]
+    if passage.start_line == passage.end_line:
+        assert passage.text in cited[0]
+    else:
+        for line in cited:
+            assert line.strip() in passage.text
+
+
+# fuse_rankings -------------------------------------------------------------------------
+
+
+def test_an_id_in_both_rankings_beats_ids_in_one() -> None:
+    fused = fuse_rankings([["a", "b", "c"], ["d", "c", "e"]])
+    best = max(fused, key=lambda key: fused[key])
+    assert best == "c"
+    assert fused["c"] == pytest.approx(1 / (RRF_K + 3) + 1 / (RRF_K + 2))
+    assert fused["a"] == fused["d"] == pytest.approx(1 / (RRF_K + 1))
+
+
+def test_fusion_scores_fall_with_rank() -> None:
+    fused = fuse_rankings([["a", "b", "c"]])
+    assert fused["a"] > fused["b"] > fused["c"]
+    assert set(fused) == {"a", "b", "c"}
+
+
+def test_fusion_of_nothing() -> None:
+    assert fuse_rankings([]) == {}
+    assert fuse_rankings([[], []]) == {}
+    assert fuse_rankings([["a"], []]) == {"a": pytest.approx(1 / (RRF_K + 1))}
+
+
+def test_fusion_constant_changes_the_weight_of_rank() -> None:
+    steep = fuse_rankings([["a", "b"], ["b", "x", "y", "a"]], k=1)
+    flat = fuse_rankings([["a", "b"], ["b", "x", "y", "a"]], k=1000)
+    assert steep["b"] > steep["a"]
+    assert flat["a"] == pytest.approx(1 / 1001 + 1 / 1004)
+    assert steep["a"] == pytest.approx(1 / 2 + 1 / 5)
+
+
+# hybrid search over the seeds -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("level", ["chunks", "sentences"])
+def test_egypt_tanks_found_in_top_three(seeds_engine: Engine, level: str) -> None:
+    passages = seeds_engine.retriever().search("How many T-90 tanks did Egypt buy?", 3, level)
+    assert len(passages) == 3
+    hits = [(p.source, p.start_line) for p in passages]
+    assert ("001_8eb2f5025aa8eb43.txt", 76) in hits or ("001_8eb2f5025aa8eb43.txt", 46) in hits
+    assert [p.score for p in passages] == sorted((p.score for p in passages), reverse=True)
+
+
+@pytest.mark.parametrize("level", ["chunks", "sentences"])
+def test_rare_exact_token_is_found_by_bm25(seeds_engine: Engine, level: str) -> None:
+    passages = seeds_engine.retriever().search("CAATSA", 5, level)
+    top = passages[0]
+    assert (top.source, top.start_line) == ("003_e2159454d97d2a68.txt", 16)
+    assert "CAATSA" in top.text
+    # Only the one record with the word scores lexically; the rest come from dense search.
+    assert top.lexical_score is not None
+    assert top.lexical_score > 0
+    assert all(p.lexical_score is None for p in passages[1:])
+
+
+def test_passages_carry_lines_that_hold_their_text(seeds_engine: Engine) -> None:
+    retriever = seeds_engine.retriever()
+    questions = [
+        "How many T-90 tanks did Egypt buy?",
+        "Which missile system did Turkey buy?",
+        "How many soldiers take part in Vostok-2022?",
+        "What did Putin offer his allies?",
+        "Kim Jong Un letter liberation day",
+    ]
+    seen = 0
+    for question in questions:
+        for level in ("chunks", "sentences"):
+            for passage in retriever.search(question, 8, level):
+                assert passage.source.endswith(".txt")
+                assert passage.score > 0
+                assert passage.dense_score is not None
+                assert -1.0 <= passage.dense_score <= 1.0 + 1e-6
+                assert_passage_in_file(seeds_engine, passage)
+                seen += 1
+    assert seen == len(questions) * 2 * 8
+
+
+def test_dense_scores_are_cosines(seeds_engine: Engine) -> None:
+    retriever = seeds_engine.retriever()
+    question = "Where will Putin travel on Wednesday?"
+    passages = retriever.search(question, 3, "sentences")
+    query = seeds_engine.embedder.embed_one(question)
+    for passage in passages:
+        cosine = float(query @ seeds_engine.embedder.embed_one(passage.text))
+        assert passage.dense_score == pytest.approx(cosine, abs=1e-3)
+
+
+def test_search_sizes(seeds_engine: Engine) -> None:
+    retriever = seeds_engine.retriever()
+    assert retriever.search("tanks", 0) == []
+    assert len(retriever.search("tanks", 1)) == 1
+    everything = retriever.search("tanks", 10_000)
+    assert len(everything) == retriever.size("chunks")
+    assert len({(p.source, p.start_line, p.end_line, p.text) for p in everything}) == len(
+        everything
+    )
+
+
+def test_question_of_only_stopwords_still_gets_dense_results(seeds_engine: Engine) -> None:
+    passages = seeds_engine.retriever().search("what is it that they were", 3)
+    assert len(passages) == 3
+    assert all(p.lexical_score is None for p in passages)
+
+
+def test_engine_retrieve_uses_top_k(seeds_engine: Engine) -> None:
+    assert len(seeds_engine.retrieve("Egypt tanks", top_k=2)) == 2
+    assert len(seeds_engine.retrieve("Egypt tanks")) == seeds_engine.settings.top_k
+
+
+# tiny corpora ---------------------------------------------------------------------------
+
+
+def test_lexical_match_on_a_code_the_embedder_cannot_read(
+    tmp_path: Path, write_files: WriteFiles, make_engine: MakeEngine
+) -> None:
+    filler = [
+        f"Report {i}: the warehouse shipped ordinary spare parts on schedule." for i in range(30)
+    ]
+    lines = [*filler[:17], "The faulty valve carries part number QZX-4471.", *filler[17:]]
+    corpus = write_files(tmp_path / "c", {"parts.txt": "\n\n".join(lines) + "\n"})
+    engine = make_engine(corpus, tmp_path / "idx")
+    passages = engine.retrieve("QZX-4471", top_k=3)
+    assert (passages[0].source, passages[0].start_line) == ("parts.txt", 35)
+    assert passages[0].lexical_score is not None
+    assert_passage_in_file(engine, passages[0])
+
+
+def test_repeated_lines_are_separate_records_with_their_own_lines(
+    tmp_path: Path, write_files: WriteFiles, make_engine: MakeEngine
+) -> None:
+    same = "The north gate opens at dawn."
+    corpus = write_files(
+        tmp_path / "c", {"gates.txt": f"{same}\n\nThe south gate is shut.\n\n{same}\n\n\n{same}\n"}
+    )
+    engine = make_engine(corpus, tmp_path / "idx")
+    passages = engine.retriever().search("When does the north gate open?", 10, "sentences")
+    lines = sorted(p.start_line for p in passages if p.text == same)
+    assert lines == [1, 5, 8]
+    for passage in passages:
+        assert_passage_in_file(engine, passage)
