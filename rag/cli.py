@@ -1,0 +1,248 @@
+"""The ``rag`` command: ``rag ask``, ``rag index`` and ``rag chat``.
+
+This is the only place library errors become messages and exit codes (0 answered or
+refused, 2 bad usage or input, 1 any other ``RagError``, 130 on Ctrl-C). It imports only
+rag's public API, so answering with the offline backend never pulls in llama_index or
+openai. Anything that is not a ``RagError`` is a bug and is left to raise.
+
+stdout carries only results (with ``--json`` exactly one JSON document); warnings,
+progress and errors go to stderr, so the output can be piped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import NoReturn, TextIO
+
+import rag
+from rag.errors import InputError, QuestionError, RagError, SkippedFileWarning
+from rag.settings import BACKENDS, Settings
+from rag.types import Answer, Citation
+
+__all__ = ["main"]
+
+PROGRESS_MIN_TOTAL = 200
+"""Below this many records embedding takes a second or two; a bar would only flicker."""
+
+CHAT_HELP = """\
+Type a question and press Enter. Commands:
+  :sources  the full citations of the last answer (file, lines, quoted text)
+  :help     this help
+  :quit     leave (also :q or Ctrl-D)"""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its error line in the same ``rag: error: ...`` form as ours."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(2, f"rag: error: {message}\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line ``argv`` (default ``sys.argv[1:]``); returns the exit code."""
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as exc:  # argparse exits on --help and on bad usage; we return
+        return exc.code if isinstance(exc.code, int) else 2
+    command: Callable[[argparse.Namespace], int] = args.command
+    try:
+        with _warnings_to_stderr():
+            return command(args)
+    except InputError as exc:
+        _error(exc)
+        return 2
+    except RagError as exc:
+        _error(exc)
+        return 1
+    except KeyboardInterrupt:
+        print(file=sys.stderr)
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="rag", description="Cited answers over a folder of text files.")
+    parser.add_argument("--version", action="version", version=f"rag {rag.__version__}")
+    commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
+
+    corpus = _Parser(add_help=False)
+    corpus.add_argument("--corpus", type=Path, metavar="DIR",
+                        help="folder of .txt/.md files (default: $RAG_CORPUS, else seeds)")
+    answering = _Parser(add_help=False)
+    answering.add_argument("--top-k", type=_positive_int, metavar="N",
+                           help="passages to retrieve (default: $RAG_TOP_K, else 8)")
+    answering.add_argument("--backend", choices=BACKENDS,
+                           help="answer backend (default: $RAG_BACKEND, else extractive)")
+
+    ask = commands.add_parser("ask", parents=[corpus, answering], help="answer one question")
+    ask.add_argument("question", help="the question, quoted")
+    ask.add_argument("--json", action="store_true", help="print the Answer as JSON")
+    ask.set_defaults(command=_ask)
+    index = commands.add_parser("index", parents=[corpus], help="build or refresh the index")
+    index.set_defaults(command=_index)
+    chat = commands.add_parser("chat", parents=[corpus, answering], help="ask interactively")
+    chat.set_defaults(command=_chat)
+    return parser
+
+
+def _positive_int(raw: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {raw!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _ask(args: argparse.Namespace) -> int:
+    question: str = args.question
+    if not question.strip():  # checked before the model loads and the index is built
+        raise QuestionError("the question is empty")
+    rag.build_index(args.corpus, progress=_progress_bar)
+    answer = rag.ask(question, corpus=args.corpus, top_k=args.top_k, backend=args.backend)
+    print(answer.model_dump_json() if args.json else render_answer(answer))
+    return 0
+
+
+def _index(args: argparse.Namespace) -> int:
+    stats = rag.build_index(args.corpus, progress=_progress_bar)
+    print(
+        f"indexed {stats.corpus}: {stats.files} files, {stats.chunks} chunks, "
+        f"{stats.sentences} sentences; embedded {stats.embedded} "
+        f"(added {len(stats.added)}, updated {len(stats.updated)}, "
+        f"removed {len(stats.removed)}, skipped {len(stats.skipped)})"
+    )
+    return 0
+
+
+def _chat(args: argparse.Namespace) -> int:
+    # Building first loads the model, reports a bad corpus before the first question,
+    # and shows progress instead of a long silence after it.
+    rag.build_index(args.corpus, progress=_progress_bar)
+    last: Answer | None = None
+    for line in _chat_lines():
+        command = line.strip()
+        if not command:
+            continue
+        if command in (":quit", ":q"):
+            break
+        if command == ":help":
+            print(CHAT_HELP)
+        elif command == ":sources":
+            print(render_sources(last) if last else "(no answer yet)")
+        elif command.startswith(":"):
+            print(f"rag: error: unknown command {command}; :help lists them", file=sys.stderr)
+            continue
+        else:
+            try:
+                last = rag.ask(command, corpus=args.corpus, top_k=args.top_k,
+                               backend=args.backend)
+            except RagError as exc:  # one bad question does not end the session
+                _error(exc)
+                continue
+            print(render_answer(last))
+        print()
+    return 0
+
+
+def _chat_lines() -> Iterator[str]:
+    """Lines typed at a prompt with editing and history on a terminal; otherwise stdin's
+    lines as they are, so a transcript can be piped in."""
+    if not sys.stdin.isatty():
+        yield from sys.stdin
+        return
+    from prompt_toolkit import PromptSession
+    from prompt_toolkit.history import FileHistory
+
+    index_dir = Settings.from_env().index_dir
+    index_dir.mkdir(parents=True, exist_ok=True)
+    session: PromptSession[str] = PromptSession(history=FileHistory(index_dir / "chat_history"))
+    print("Ask about the corpus; :help lists commands.", file=sys.stderr)
+    while True:
+        try:
+            yield session.prompt("rag> ")
+        except KeyboardInterrupt:  # as in Python's REPL, Ctrl-C at the prompt drops the line
+            continue
+        except EOFError:
+            return
+
+
+def render_answer(answer: Answer) -> str:
+    """The answer text, then each citation and its quoted lines, indented beneath."""
+    parts = [answer.text]
+    for n, citation in enumerate(answer.citations, 1):
+        parts.append(f"[{n}] {citation.source}:{_span(citation)}")
+        parts.extend(f"    {line}" for line in citation.quote.split("\n"))
+    return "\n".join(parts)
+
+
+def render_sources(answer: Answer) -> str:
+    """Every citation of ``answer`` with each quoted line under its own line number."""
+    if not answer.citations:
+        return "(the last answer cites no sources)"
+    parts = []
+    for n, citation in enumerate(answer.citations, 1):
+        lines = citation.quote.split("\n")
+        width = len(str(citation.end_line))
+        span = "line" if len(lines) == 1 else "lines"
+        parts.append(f"[{n}] {citation.source}, {span} {_span(citation)}")
+        parts.extend(
+            f"    {number:>{width}} | {line}"
+            for number, line in enumerate(lines, citation.start_line)
+        )
+    return "\n".join(parts)
+
+
+def _span(citation: Citation) -> str:
+    if citation.start_line == citation.end_line:
+        return str(citation.start_line)
+    return f"{citation.start_line}-{citation.end_line}"
+
+
+def _progress_bar(done: int, total: int, stream: TextIO | None = None) -> None:
+    """Draw ``[#####     ] done/total`` over itself on a terminal's stderr; only big
+    builds get one, and logs never see the carriage returns."""
+    stream = stream or sys.stderr
+    if total <= PROGRESS_MIN_TOTAL or not stream.isatty():
+        return
+    width = 30
+    filled = width * done // total
+    stream.write(f"\r[{'#' * filled}{' ' * (width - filled)}] {done}/{total}")
+    if done >= total:
+        stream.write("\n")
+    stream.flush()
+
+
+@contextmanager
+def _warnings_to_stderr() -> Iterator[None]:
+    """Show each skipped file once as ``rag: warning: ...``, however often it is read."""
+    seen: set[str] = set()
+    original = warnings.showwarning
+
+    def show(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+             file: TextIO | None = None, line: str | None = None) -> None:
+        if not issubclass(category, SkippedFileWarning):
+            original(message, category, filename, lineno, file, line)
+        elif str(message) not in seen:
+            seen.add(str(message))
+            print(f"rag: warning: {message}", file=sys.stderr)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", SkippedFileWarning)
+        warnings.showwarning = show
+        yield
+
+
+def _error(exc: BaseException) -> None:
+    message = " ".join(str(exc).split()) or type(exc).__name__
+    print(f"rag: error: {message}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,317 @@
+"""The ``rag`` command, run in-process through ``rag.cli.main`` (with capsys), and as a
+real subprocess only where a fresh interpreter is the point: the imports it pulls in and
+the installed console script."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import rag
+import rag.cli
+from rag.embeddings import MiniLMEmbedder
+from rag.engine import Engine
+from rag.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = ROOT / "seeds"
+EGYPT = "How many tanks did Egypt buy?"
+EGYPT_FILE = "001_8eb2f5025aa8eb43.txt"
+EGYPT_CITES = {(EGYPT_FILE, 46), (EGYPT_FILE, 76)}  # both lines say Egypt bought 500 T-90s
+VIETNAM = "How many T-90 tanks did Vietnam buy?"
+BRIDGE = "When was the bridge built?"
+BRIDGE_LINE = "The bridge over the river was built in 1932."
+
+
+@pytest.fixture(scope="module")
+def seeds_index(tmp_path_factory: pytest.TempPathFactory, embedder: MiniLMEmbedder) -> Path:
+    """An index of the real seeds/ built once for this module; tests only read it."""
+    index_dir = tmp_path_factory.mktemp("seeds-index")
+    Engine(Settings(corpus=SEEDS, index_dir=index_dir), embedder=embedder).build()
+    return index_dir
+
+
+@pytest.fixture
+def use_seeds_index(monkeypatch: pytest.MonkeyPatch, seeds_index: Path) -> Path:
+    monkeypatch.setenv("RAG_INDEX_DIR", str(seeds_index))
+    return seeds_index
+
+
+@pytest.fixture
+def bridge(corpus_dir: Path) -> Path:
+    """A one-file corpus whose answer sits on line 3."""
+    (corpus_dir / "a.txt").write_text(f"Title\n\n{BRIDGE_LINE}\n", encoding="utf-8")
+    return corpus_dir
+
+
+def file_lines(source: str, start: int, end: int, corpus: Path = SEEDS) -> str:
+    """Lines as editors number them: split on '\\n' only, a trailing '\\r' dropped, as rag
+    does (``read_text`` would also turn a lone '\\r' into a line break)."""
+    lines = (corpus / source).read_bytes().decode("utf-8-sig").split("\n")[start - 1 : end]
+    return "\n".join(line.removesuffix("\r") for line in lines)
+
+
+def test_ask_prints_answer_then_cited_lines(
+    bridge: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert rag.cli.main(["ask", BRIDGE, "--corpus", str(bridge)]) == 0
+    out, err = capsys.readouterr()
+    assert out.splitlines() == [
+        "The bridge over the river was built in 1932. [1]",
+        "[1] a.txt:3",
+        f"    {BRIDGE_LINE}",
+    ]
+    assert err == ""
+
+
+def test_ask_json_is_exactly_one_answer(
+    use_seeds_index: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert rag.cli.main(["ask", EGYPT, "--json", "--corpus", str(SEEDS)]) == 0
+    out, _ = capsys.readouterr()
+    json.loads(out)  # the whole of stdout is one JSON document
+    answer = rag.Answer.model_validate_json(out)
+    assert not answer.refused
+    assert "500" in answer.text
+    assert answer.citations
+    for c in answer.citations:
+        assert c.quote == file_lines(c.source, c.start_line, c.end_line)
+    assert any((c.source, c.start_line) in EGYPT_CITES for c in answer.citations)
+
+
+def test_refusal_prints_refusal_and_exits_0(
+    use_seeds_index: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert rag.cli.main(["ask", VIETNAM, "--corpus", str(SEEDS)]) == 0
+    out, _ = capsys.readouterr()
+    assert out.strip() == "The documents do not contain the answer to this question."
+    assert rag.cli.main(["ask", VIETNAM, "--corpus", str(SEEDS), "--json"]) == 0
+    answer = rag.Answer.model_validate_json(capsys.readouterr().out)
+    assert answer.refused
+    assert answer.citations == []
+
+
+@pytest.mark.parametrize("question", ["", "   \t "])
+def test_empty_question_is_bad_input(
+    bridge: Path, question: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert rag.cli.main(["ask", question, "--corpus", str(bridge)]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err == "rag: error: the question is empty\n"
+
+
+def test_missing_corpus_is_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    missing = tmp_path / "nowhere"
+    assert rag.cli.main(["ask", BRIDGE, "--corpus", str(missing)]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith("rag: error: ")
+    assert str(missing) in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["ask", BRIDGE, "--top-k", "0"],
+        ["ask", BRIDGE, "--top-k", "many"],
+        ["ask", BRIDGE, "--backend", "nope"],
+        ["ask"],
+        [],
+        ["frobnicate"],
+    ],
+)
+def test_bad_usage_exits_2(
+    bridge: Path, argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert rag.cli.main(argv) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert "rag: error: " in err
+
+
+def test_bad_setting_in_environment_is_bad_input(
+    bridge: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("RAG_TOP_K", "lots")
+    assert rag.cli.main(["ask", BRIDGE, "--corpus", str(bridge)]) == 2
+    assert capsys.readouterr().err == "rag: error: RAG_TOP_K must be an integer, got 'lots'\n"
+
+
+def test_corpus_flag_beats_env_which_beats_default(
+    bridge: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    missing = tmp_path / "missing"
+    monkeypatch.setenv("RAG_CORPUS", str(missing))
+    assert rag.cli.main(["ask", BRIDGE, "--corpus", str(bridge)]) == 0
+    assert "[1] a.txt:3" in capsys.readouterr().out
+    assert rag.cli.main(["ask", BRIDGE]) == 2
+    assert str(missing) in capsys.readouterr().err
+    monkeypatch.setenv("RAG_CORPUS", str(bridge))
+    assert rag.cli.main(["ask", BRIDGE]) == 0
+    assert "[1] a.txt:3" in capsys.readouterr().out
+
+
+def test_binary_file_is_warned_on_stderr_once(
+    bridge: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (bridge / "blob.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\xff\xfe")
+    assert rag.cli.main(["ask", BRIDGE, "--json", "--corpus", str(bridge)]) == 0
+    out, err = capsys.readouterr()
+    assert not rag.Answer.model_validate_json(out).refused
+    warnings = [line for line in err.splitlines() if line.startswith("rag: warning: ")]
+    assert len(warnings) == 1
+    assert "blob.txt" in warnings[0]
+    assert "blob.txt" not in out
+
+
+def test_index_reports_then_embeds_nothing_the_second_time(
+    bridge: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (bridge / "b.md").write_text("# Notes\n\nThe ferry runs twice a day.\n", encoding="utf-8")
+    assert rag.cli.main(["index", "--corpus", str(bridge)]) == 0
+    first = capsys.readouterr().out
+    assert first.count("\n") == 1
+    assert "2 files" in first
+    assert "added 2," in first
+    assert "embedded 0" not in first
+    assert rag.cli.main(["index", "--corpus", str(bridge)]) == 0
+    second = capsys.readouterr().out
+    assert "embedded 0 " in second
+    assert "added 0, updated 0, removed 0, skipped 0" in second
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_index_draws_progress_bar_on_a_terminal(
+    corpus_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lines = [f"Station {n} logged {n * 7} millimetres of rain." for n in range(230)]
+    (corpus_dir / "rain.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    terminal = _Terminal()
+    monkeypatch.setattr("sys.stderr", terminal)
+    assert rag.cli.main(["index", "--corpus", str(corpus_dir)]) == 0
+    drawn = terminal.getvalue()
+    total = int(capsys.readouterr().out.split("embedded ")[1].split()[0])
+    assert total > rag.cli.PROGRESS_MIN_TOTAL
+    assert drawn.startswith("\r[")
+    assert drawn.endswith(f"[{'#' * 30}] {total}/{total}\n")
+
+
+@pytest.mark.parametrize(("done", "total", "tty"), [(50, 500, False), (5, 10, True)])
+def test_no_progress_bar_off_a_terminal_or_for_small_builds(
+    done: int, total: int, tty: bool
+) -> None:
+    stream = _Terminal() if tty else io.StringIO()
+    rag.cli._progress_bar(done, total, stream)
+    assert stream.getvalue() == ""
+
+
+def test_chat_transcript(
+    use_seeds_index: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    transcript = f"{EGYPT}\n:sources\n\n:quit\n{VIETNAM}\n"
+    monkeypatch.setattr("sys.stdin", io.StringIO(transcript))
+    assert rag.cli.main(["chat", "--corpus", str(SEEDS)]) == 0
+    out, err = capsys.readouterr()
+    answer, sources = out.split("\n\n")[:2]
+    assert "500" in answer.splitlines()[0]
+    cited = re.findall(rf"^\[1\] {EGYPT_FILE}:(\d+)$", answer, re.MULTILINE)
+    assert cited
+    assert (EGYPT_FILE, int(cited[0])) in EGYPT_CITES
+    line = file_lines(EGYPT_FILE, int(cited[0]), int(cited[0]))
+    assert f"\n    {line}" in answer
+    assert sources.startswith(f"[1] {EGYPT_FILE}, line {cited[0]}\n")
+    assert f"{cited[0]} | {line}" in sources
+    assert "do not contain" not in out  # nothing after :quit is asked
+    assert "rag>" not in out + err  # no prompt when stdin is not a terminal
+    assert err == ""
+
+
+def test_chat_reports_a_bad_question_and_goes_on(
+    bridge: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    too_long = "why " * 600
+    transcript = f":sources\n:help\n:bogus\n{too_long}\n{BRIDGE}\n"  # EOF ends it, no :quit
+    monkeypatch.setattr("sys.stdin", io.StringIO(transcript))
+    assert rag.cli.main(["chat", "--corpus", str(bridge)]) == 0
+    out, err = capsys.readouterr()
+    assert out.startswith("(no answer yet)\n")
+    assert ":sources" in out
+    assert "[1] a.txt:3" in out
+    assert err.count("rag: error: ") == 2
+    assert "unknown command :bogus" in err
+    assert "longer than" in err
+
+
+def test_chat_with_a_missing_corpus_exits_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO(f"{BRIDGE}\n"))
+    assert rag.cli.main(["chat", "--corpus", str(tmp_path / "gone")]) == 2
+    assert capsys.readouterr().err.startswith("rag: error: corpus folder ")
+
+
+def test_other_rag_errors_exit_1_and_bugs_raise(
+    bridge: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise rag.IndexBuildError("index\nlocked")
+
+    monkeypatch.setattr(rag, "build_index", broken)
+    assert rag.cli.main(["index", "--corpus", str(bridge)]) == 1
+    assert capsys.readouterr().err == "rag: error: index locked\n"
+
+    def bug(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(rag, "build_index", bug)
+    with pytest.raises(RuntimeError, match="a bug"):
+        rag.cli.main(["index", "--corpus", str(bridge)])
+
+
+def test_ctrl_c_exits_130_without_traceback(
+    bridge: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(rag, "ask", interrupted)
+    assert rag.cli.main(["ask", BRIDGE, "--corpus", str(bridge)]) == 130
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_ask_imports_neither_llama_index_nor_openai(bridge: Path) -> None:
+    code = (
+        "import sys, rag.cli\n"
+        f"code = rag.cli.main(['ask', {BRIDGE!r}, '--corpus', {str(bridge)!r}])\n"
+        "heavy = sorted({m.split('.')[0] for m in sys.modules} & {'llama_index', 'openai'})\n"
+        "print('RESULT', code, heavy)\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=300, check=True)
+    assert f"    {BRIDGE_LINE}\n" in run.stdout  # it really answered
+    assert run.stdout.splitlines()[-1] == "RESULT 0 []"
+
+
+def test_console_script_json(use_seeds_index: Path) -> None:
+    script = Path(sys.executable).with_name("rag")
+    run = subprocess.run([str(script), "ask", EGYPT, "--json", "--corpus", str(SEEDS)],
+                         capture_output=True, encoding="utf-8", timeout=300)
+    assert run.returncode == 0, run.stderr
+    answer = rag.Answer.model_validate(json.loads(run.stdout))
+    assert "500" in answer.text
+    assert any((c.source, c.start_line) in EGYPT_CITES for c in answer.citations)
+    for c in answer.citations:
+        assert c.quote == file_lines(c.source, c.start_line, c.end_line)
