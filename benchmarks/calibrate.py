@@ -1,70 +1,129 @@
-"""Calibrate the extractive backend's thresholds on the dev set (evals/dev.jsonl).
+"""Fit the extractive backend's scorer on the dev questions and pick its refusal threshold.
 
-Runs every combination of the parameter grid below over the dev questions and prints the
-metrics of each, best first by an objective that rewards citation hits, precision,
-required facts and refusals of unanswerable questions, and penalises refusing answerable
-ones beyond 10 %. The eval set is never used here: it stays a measurement.
+    python benchmarks/calibrate.py            # fit on evals/dev.jsonl, report, do not write
+    python benchmarks/calibrate.py --write    # ... and write rag/answer/extractive_model.json
 
-    python benchmarks/calibrate.py [--set evals/dev.jsonl] [--top 10]
+The scorer is a logistic regression over the judge's features (rag/answer/judge.py):
+a candidate line is positive when it is one of the question's gold lines. The threshold
+is the one that maximises, on the dev set, correct answers (best candidate on a gold
+line) plus correct refusals, with at most 10 % of answerable questions refused. The eval
+and holdout sets are only measured, never fitted: their numbers are printed for
+comparison.
 """
 
 from __future__ import annotations
 
 import argparse
-import itertools
 from dataclasses import replace
 from pathlib import Path
 
-from rag.answer.base import Draft
 from rag.answer.extractive import ExtractiveBackend, ExtractiveParams
+from rag.answer.judge import Candidate
+from rag.answer.scorer import MODEL_FILE, LinearScorer, fit_logistic
 from rag.api import engine_for
-from rag.engine import resolve_draft
-from rag.evaluation.dataset import load_items
+from rag.engine import Engine, resolve_draft
+from rag.evaluation.dataset import EvalItem, load_items
 from rag.evaluation.metrics import Summary, score_item, summarize
 from rag.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
-GRID = {
-    "threshold": [0.5, 0.55, 0.6, 0.65],
-    "lexical_weight": [0.3, 0.5, 0.7],
-    "asked_similarity": [0.0, 0.4, 0.5, 0.6],
-    "unit_similarity": [0.35, 0.45],
-}
+MAX_OVER_REFUSAL = 0.1
 
 
-def objective(s: Summary) -> float:
-    penalty = 2 * max(0.0, s.over_refusal - 0.1)
-    return (s.citation_hit + s.citation_precision + s.facts + s.refusal_recall) / 4 - penalty
+def gather(
+    engine: Engine, backend: ExtractiveBackend, items: list[EvalItem]
+) -> list[tuple[EvalItem, list[Candidate]]]:
+    retriever = engine.retriever()
+    return [(item, backend.candidates(item.question, retriever, engine.settings.top_k))
+            for item in items]
+
+
+def choose_threshold(
+    scored: list[tuple[EvalItem, list[tuple[float, bool]]]]
+) -> tuple[float, float]:
+    """The threshold maximising correct answers + correct refusals (over-refusal capped)."""
+    answerable = sum(item.answerable for item, _ in scored)
+    best = (-1.0, 0.5)
+    for step in range(1, 100):
+        t = step / 100
+        correct = refused_ok = over = 0
+        for item, ranked in scored:
+            answers = bool(ranked) and ranked[0][0] >= t
+            if item.answerable:
+                correct += answers and ranked[0][1]
+                over += not answers
+            else:
+                refused_ok += not answers
+        if answerable and over / answerable > MAX_OVER_REFUSAL:
+            continue
+        value = (correct + refused_ok) / len(scored)
+        if value > best[0]:
+            best = (value, t)
+    return best[1], best[0]
+
+
+def measure(engine: Engine, backend: ExtractiveBackend, items: list[EvalItem]) -> Summary:
+    retriever = engine.retriever()
+    scores = []
+    for item in items:
+        draft = backend.answer(item.question, retriever, engine.settings.top_k)
+        answer = resolve_draft(item.question, draft, backend.name, engine.corpus_root)
+        scores.append(score_item(item, answer))
+    return summarize(scores)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--set", type=Path, default=ROOT / "evals" / "dev.jsonl")
-    parser.add_argument("--top", type=int, default=10)
+    parser.add_argument("--train", type=Path, default=ROOT / "evals" / "dev.jsonl")
+    parser.add_argument("--l2", type=float, default=1.0)
+    parser.add_argument("--write", action="store_true", help="write the fitted model")
+    parser.add_argument("--asked", type=float, default=None, help="try this asked_similarity")
     args = parser.parse_args()
-    items = load_items(args.set)
     engine = engine_for(Settings.from_env(corpus=ROOT / "seeds"))
-    retriever = engine.retriever()
-    results = []
-    keys = list(GRID)
-    for values in itertools.product(*(GRID[k] for k in keys)):
-        params = replace(ExtractiveParams(), **dict(zip(keys, values, strict=True)))
-        backend = ExtractiveBackend(params)
-        scores = []
-        for item in items:
-            draft: Draft = backend.answer(item.question, retriever, engine.settings.top_k)
-            answer = resolve_draft(item.question, draft, backend.name, engine.corpus_root)
-            scores.append(score_item(item, answer))
-        summary = summarize(scores)
-        results.append((objective(summary), values, summary))
-    results.sort(key=lambda r: -r[0])
-    print(" ".join(f"{k:>16}" for k in keys), "   obj  hit  prec facts  refuse over")
-    for score, values, s in results[: args.top]:
-        print(
-            " ".join(f"{v:>16}" for v in values),
-            f"{score:6.3f} {s.citation_hit:.2f} {s.citation_precision:.2f} {s.facts:.2f}"
-            f"  {s.refusal_recall:.2f}   {s.over_refusal:.2f}",
+    train = load_items(args.train)
+    params = ExtractiveParams()
+    if args.asked is not None:
+        params = replace(params, asked_similarity=args.asked)
+    backend = ExtractiveBackend(params)
+    gathered = gather(engine, backend, train)
+    rows, labels = [], []
+    for item, candidates in gathered:
+        gold = item.relevant_lines()
+        for c in candidates:
+            rows.append(c.features)
+            labels.append(int((c.passage.source, c.passage.start_line) in gold))
+    weights, bias = fit_logistic(rows, labels, l2=args.l2)
+    fitted = LinearScorer(weights=weights, bias=bias, threshold=0.5)
+    scored = []
+    for item, candidates in gathered:
+        gold = item.relevant_lines()
+        ranked = sorted(
+            ((fitted.score(c.features), (c.passage.source, c.passage.start_line) in gold)
+             for c in candidates),
+            key=lambda r: -r[0],
         )
+        scored.append((item, ranked))
+    threshold, value = choose_threshold(scored)
+    scorer = LinearScorer(weights=weights, bias=bias, threshold=threshold)
+    print(f"fitted on {args.train.name}: {len(train)} questions, {len(rows)} candidates, "
+          f"{sum(labels)} positive; threshold {threshold:.2f} (train accuracy {value:.2f})")
+    for name, weight in weights.items():
+        print(f"  {name:>12} {weight:+.3f}")
+    print(f"  {'bias':>12} {bias:+.3f}")
+    tuned = ExtractiveBackend(params, scorer=scorer)
+    header = "set          hit   prec  recall facts  refuse over   faith"
+    print(header)
+    for path in (args.train, ROOT / "evals" / "dataset.jsonl", ROOT / "evals" / "holdout.jsonl"):
+        if not path.exists():
+            continue
+        s = measure(engine, tuned, load_items(path))
+        print(f"{path.stem:<12} {s.citation_hit:.2f}  {s.citation_precision:.2f}  "
+              f"{s.citation_recall:.2f}   {s.facts:.2f}  {s.refusal_recall:.2f}   "
+              f"{s.over_refusal:.2f}   {s.faithfulness:.2f}")
+    if args.write:
+        target = ROOT / "rag" / "answer" / MODEL_FILE
+        scorer.save(target, note=f"fitted by benchmarks/calibrate.py on {args.train.name}")
+        print(f"wrote {target}")
 
 
 if __name__ == "__main__":

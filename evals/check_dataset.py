@@ -174,7 +174,7 @@ def check_item(
                 seen.add(ref)
 
     answer = item["answer"] if isinstance(item["answer"], str) else ""
-    haystack = "\n".join(gold_texts + [answer]).lower()
+    haystack = "\n".join([*gold_texts, answer]).lower()
     for f_index, alternatives in enumerate(facts):
         f_where = f"{where} facts[{f_index}]"
         if (

@@ -203,7 +203,7 @@ class Retriever:
             query_embeddings=[vector], n_results=min(stored, depth + stored - len(live)),
             include=["distances"],
         )
-        ranked = {}
+        ranked: dict[str, float] = {}
         for rid, distance in zip(result["ids"][0], result["distances"][0], strict=True):
             if rid in live and len(ranked) < depth:
                 ranked[rid] = 1.0 - float(distance)

@@ -90,6 +90,7 @@ class QuestionInfo:
     subject: tuple[str, ...]  # focus terms that are the question's grammatical subject
     exclusive: tuple[str, ...]  # focus terms asked about alone ("India alone")
     person: bool  # asks for a person ("who", "which minister")
+    place: bool  # asks for a place ("where", "in which city")
     terms: tuple[str, ...]  # canonical content words
 
 
@@ -166,6 +167,10 @@ def analyze_question(question: str) -> QuestionInfo:
     person = kind == NAME and (
         bool(re.search(r"\b(who|whom|whose)\b", low)) or target in _PERSON_TARGETS
     )
+    place = kind == NAME and bool(
+        re.search(r"^where\b|\b(which|what) (city|country|town|region|place|location|venue|"
+                  r"port|capital|province|area)\b", low_from_wh(low))
+    )
     return QuestionInfo(
         text=text,
         kind=kind,
@@ -183,8 +188,15 @@ def analyze_question(question: str) -> QuestionInfo:
         subject=tuple(dict.fromkeys(subject)),
         exclusive=tuple(dict.fromkeys(exclusive)),
         person=person,
+        place=place,
         terms=tuple(dict.fromkeys(canonical(w) for w in words(asked) if w not in STOPWORDS)),
     )
+
+
+def low_from_wh(low: str) -> str:
+    """The lower-cased question from its first question word on."""
+    first = re.search(r"\b(what|which|who|whom|whose|when|where|why|how)\b", low)
+    return low[first.start():] if first else low
 
 
 def _interrogative_part(question: str) -> str:
@@ -240,16 +252,17 @@ def _kind_and_target(low: str, focus: set[str]) -> tuple[str, str | None]:
         return NAME, None
     if re.search(r"^why\b", low):
         return REASON, None
-    first = words(low)[:1]
-    if first and first[0] in _AUXILIARIES:
+    opening = words(low)[:1]
+    if opening and opening[0] in _AUXILIARIES:
         return YESNO, None
     return OTHER, None
 
 
-_QUESTION_VERBS = {"far", "ever", "yet", "still", "according", "say", "said", "says", "report", "reported", "reportedly",
-                   "article", "articles", "describe", "described", "mention", "mentioned",
-                   "name", "named", "give", "list", "tell", "based", "using", "answer", "do",
-                   "happen", "happened", "take", "took", "get", "got", "make", "made"}
+_QUESTION_VERBS = set(
+    """far ever yet still according say said says report reported reportedly article articles
+    describe described mention mentioned name named give list tell based using answer do
+    happen happened take took get got make made""".split()
+)
 
 
 def _target_phrase(low: str) -> tuple[str, ...]:
@@ -258,7 +271,13 @@ def _target_phrase(low: str) -> tuple[str, ...]:
                   r"would|could|can)\b|[?,]|$)", low)
     if not m:
         return ()
-    return tuple(w for w in words(m.group(1)) if w not in STOPWORDS)
+    phrase = []
+    for word in words(m.group(1)):
+        if word.endswith("ed") and "-" not in word:
+            break  # "how many visitors *attended* ...": the verb ends the phrase
+        if word not in STOPWORDS:
+            phrase.append(word)
+    return tuple(phrase[:4])
 
 
 def _quoted(text: str) -> list[str]:

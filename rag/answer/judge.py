@@ -1,0 +1,318 @@
+"""Whether a retrieved passage can answer a question, and how well it fits.
+
+Two layers. Hard checks reject a passage that cannot be the answer whatever its score
+(each returns the reason, which the eval harness and debugging print):
+* it must name the question's names, or have them in the lines just before it, with at
+  most one left to elsewhere in its document (the "Vostok-2022" of "the exercises");
+* it must contain any phrase the question quotes, and not list an "X alone" among others;
+* for a figure or a date: it must name the question's grammatical subject ("did
+  *Algeria* buy"), speak of what is asked ("participate" is near "involved", nothing is
+  near "killed"), and hold a figure or date that the question does not already hold,
+  in the clause of the subject (India's 450 does not answer for Algeria), counting the
+  asked thing ("50,000 soldiers" for "troops");
+* for a name: hold a name the question does not (a person's when a person is asked).
+Soft features then describe how well a passing passage fits; ``scorer.py`` weighs them.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+
+from rag.answer.lexicon import WordVectors
+from rag.answer.question import (
+    DATE,
+    DURATION,
+    MONEY,
+    NAME,
+    NUMBER,
+    REASON,
+    QuestionInfo,
+    canonical,
+    term_set,
+)
+from rag.answer.slots import Slot, clauses, find_slots, unit_words
+from rag.retrieval import Retriever
+from rag.text import STOPWORDS, words
+from rag.types import Passage
+
+__all__ = ["FEATURES", "Candidate", "Judge"]
+
+TYPED = (NUMBER, MONEY, DATE, DURATION, NAME)
+VALUED = (NUMBER, MONEY, DATE, DURATION)
+FEATURES = (
+    "dense", "coverage", "asked_exact", "asked_near", "asked_worst", "asked_unknown",
+    "names_here", "typed", "well_placed", "headline", "whole_line", "length",
+)
+# Words that give a reason; a "why" question is not answered by a sentence without one.
+_CAUSAL = re.compile(
+    r"\b(because|due to|as a result|so that|in order to|thanks to|owing to|amid|caus\w*|"
+    r"led to|leading to|forcing|in response|reasons?|purpose|aim(?:s|ed)? (?:at|to)|"
+    r"(?:sanction\w*|punish\w*|blam\w*|criticiz\w*|criticis\w*) for|for the|"
+    r"could make|would make|makes? it)\b", re.IGNORECASE)
+_NEAR_WORD = 0.45  # word similarity below which two words are taken as unrelated
+_LOCATIVE = {"in", "at", "near", "outside", "to", "from", "into", "inside", "across", "around",
+             "towards", "toward", "via", "on", "off", "within", "through"}
+_TITLES = {"minister", "president", "leader", "spokesperson", "spokesman", "head", "chief",
+           "lawmaker", "chair", "secretary-general", "general", "director", "official",
+           "prime", "king", "queen", "mr", "mrs", "ms", "dr", "senator", "governor"}
+_NOT_PERSON = {"forum", "centre", "center", "congress", "agency", "institute", "exhibition",
+               "council", "committee", "ministry", "union", "republic", "republics", "sea",
+               "times", "news", "energy", "international", "economic", "peace", "research",
+               "act", "states", "party", "army", "navy", "forces", "group", "bank", "company",
+               "university", "court", "media", "station", "plant", "war", "day", "north",
+               "south", "east", "west"}
+_PRONOUN = re.compile(r"\b(he|she|He|She)\b")
+
+
+@dataclass
+class Candidate:
+    passage: Passage
+    features: dict[str, float]
+    slot: Slot | None = None  # the answer the passage holds, for typed questions
+    antecedent: Passage | None = None  # the earlier sentence that names "he" or "she"
+    score: float = 0.0
+    whole_line: bool = False
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+class Judge:
+    """Checks and describes passages for one question."""
+
+    def __init__(
+        self,
+        info: QuestionInfo,
+        retriever: Retriever,
+        lexicon: WordVectors,
+        asked_similarity: float = 0.4,
+        unit_similarity: float = 0.45,
+    ) -> None:
+        self.info = info
+        self.retriever = retriever
+        self.lexicon = lexicon
+        self.asked_similarity = asked_similarity
+        self.unit_similarity = unit_similarity
+        self._asked = [w for w in info.asked if retriever.resolve(canonical(w)) is not None]
+        # Every asked word, also those the corpus lacks (they get the highest IDF).
+        self._asked_weight = {w: retriever.idf(canonical(w)) for w in info.asked}
+        unknown = [w for w in info.asked if w not in self._asked]
+        self._unknown = len(unknown) / len(info.asked) if info.asked else 0.0
+
+    def __call__(self, passage: Passage, whole_line: bool = False) -> Candidate | str:
+        """The passage as a candidate answer, or why it cannot be one."""
+        info = self.info
+        text_words = words(passage.text)
+        have = term_set(text_words)
+        names = {t for t in info.focus if not t.replace(".", "").isdigit()}
+        if not self._names_present(names - have, passage):
+            return "does not name what the question names"
+        if any(not _contains(passage.text, q) for q in info.quoted):
+            return "lacks the quoted phrase"
+        if any(_listed_with_others(passage.text, term) for term in info.exclusive):
+            return "names the subject only among others"
+        if info.kind in TYPED and not self._subject_present(passage, have):
+            return "lacks the question's subject"
+        if info.kind == REASON and not _CAUSAL.search(passage.text):
+            return "gives no reason"
+        slot, antecedent = None, None
+        if info.kind in TYPED:
+            found = self._slot(passage, text_words, have)
+            if isinstance(found, str):
+                return found
+            slot, antecedent = found
+        content = [w for w in text_words if w not in STOPWORDS and not w[0].isdigit()]
+        weights = self._asked_weight
+        near, worst = self._alignment(content, have)
+        features = {
+            "dense": passage.dense_score or 0.0,
+            "coverage": self.retriever.coverage(info.terms, have),
+            "asked_exact": _share(weights, {w for w in weights if canonical(w) in have})
+            if weights else 1.0,
+            "asked_near": near,
+            "asked_worst": worst,
+            "asked_unknown": self._unknown,
+            "names_here": len(names & have) / len(names) if names else 1.0,
+            "typed": 1.0 if slot is not None else 0.0,
+            "well_placed": 1.0 if slot is not None and _well_placed(passage.text, slot, info)
+            else 0.0,
+            "headline": 1.0 if passage.start_line == 1 else 0.0,
+            "whole_line": 1.0 if whole_line else 0.0,
+            "length": math.log1p(len(content)),
+        }
+        return Candidate(passage, features, slot, antecedent, whole_line=whole_line)
+
+    def _alignment(self, content: list[str], have: set[str]) -> tuple[float, float]:
+        """How well the sentence covers the asked words: the IDF-weighted mean of each
+        word's best similarity (1 for the word itself), and the worst single word."""
+        weights = self._asked_weight
+        if not weights:
+            return 1.0, 1.0
+        best = {}
+        for word in weights:
+            if canonical(word) in have:
+                best[word] = 1.0
+            else:
+                near = self.lexicon.best([word], content) if content else 0.0
+                best[word] = near if near >= _NEAR_WORD else 0.0
+        total = sum(weights.values())
+        mean = sum(weights[w] * best[w] for w in weights) / total if total else 0.0
+        return mean, min(best.values())
+
+    def _names_present(self, missing: set[str], passage: Passage) -> bool:
+        if not missing:
+            return True
+        if not missing <= self.retriever.document_terms(passage.source):
+            return False
+        nearby = self.retriever.context_terms(passage.source, passage.start_line)
+        return len(missing - nearby) <= 1
+
+    def _slot(
+        self, passage: Passage, text_words: list[str], have: set[str]
+    ) -> tuple[Slot, Passage | None] | str:
+        info = self.info
+        if not self._speaks_of_asked(text_words, have):
+            return "says nothing of what is asked"
+        slots = find_slots(passage.text, info.kind, frozenset(info.focus))
+        if info.kind == NAME:
+            slots = _names_fitting(passage.text, slots, info)
+            if info.place:
+                slots = [s for s in slots if _after_locative(passage.text, s)]
+            if not slots and info.person and _PRONOUN.search(passage.text):
+                found = _antecedent(passage, self.retriever, info)
+                if found is not None:
+                    return found[1], found[0]
+        else:
+            named = set(info.subject or info.focus) & have
+            slots = _in_subject_clauses(passage.text, slots, named)
+            if info.target_phrase:
+                slots = [s for s in slots if self._counts(passage.text, s)]
+        if not slots:
+            return f"holds no {info.kind} for the question"
+        return slots[0], None
+
+    def _subject_present(self, passage: Passage, have: set[str]) -> bool:
+        """The question's grammatical subject is named in the sentence, or stands in the
+        line before when the sentence says "he" or "she"."""
+        subject = set(self.info.subject)
+        if subject <= have:
+            return True
+        if not _PRONOUN.search(passage.text):
+            return False
+        before = self.retriever.previous_lines(passage.source, passage.start_line, 1)
+        earlier = self.retriever.context_terms(passage.source, before[0]) if before else set()
+        return subject <= have | earlier
+
+    def _speaks_of_asked(self, text_words: list[str], have: set[str]) -> bool:
+        """"How many soldiers were *killed*" is not answered by soldiers who
+        *participate*, nor "Which company *makes* the T-90" by a sentence on who bought it:
+        one asked word, or a word at least ``asked_similarity`` close to one, must be
+        there. Checked where a wrong verb gives a wrong fact: figures, dates, names."""
+        if self.info.kind not in TYPED or not self._asked:
+            return True
+        if {canonical(w) for w in self._asked} & have:
+            return True
+        counted = {canonical(w) for w in self.info.target_phrase}
+        content = [
+            w for w in text_words
+            if w not in STOPWORDS and not w[0].isdigit() and canonical(w) not in counted
+        ]
+        return self.lexicon.best(self._asked, content) >= self.asked_similarity
+
+    def _counts(self, text: str, slot: Slot) -> bool:
+        """Whether a number counts the asked thing ("50,000 soldiers" for "troops")."""
+        units = [u for u in unit_words(text, slot) if u not in STOPWORDS]
+        if not units or units[0] == "times" or slot.text.lower() in {"once", "twice"}:
+            return True
+        wanted = [w for w in self.info.target_phrase if not w[0].isdigit()]
+        if {canonical(u) for u in units} & {canonical(w) for w in wanted}:
+            return True
+        return self.lexicon.best(wanted, units) >= self.unit_similarity
+
+
+def _after_locative(sentence: str, slot: Slot) -> bool:
+    """Whether a name follows "in", "at", "near"...: "where" is answered by a place."""
+    before = words(sentence[max(0, slot.start - 25) : slot.start])[-3:]
+    return any(w in _LOCATIVE for w in before)
+
+
+def _share(weights: dict[str, float], found: set[str]) -> float:
+    total = sum(weights.values())
+    return sum(weights[w] for w in found) / total if total else 0.0
+
+
+def _contains(text: str, phrase: str) -> bool:
+    wanted = [canonical(w) for w in words(phrase) if w not in STOPWORDS]
+    have = term_set(words(text))
+    return all(w in have for w in wanted)
+
+
+def _listed_with_others(sentence: str, term: str) -> bool:
+    """Whether ``term`` is one name in a list ("India, China and Egypt")."""
+    for match in re.finditer(r"[A-Z][\w’'-]*(?:(?:,\s*|\s+and\s+)[A-Z][\w’'-]*)+", sentence):
+        if term in {canonical(w) for w in words(match.group(0))}:
+            return True
+    return False
+
+
+def _in_subject_clauses(sentence: str, slots: list[Slot], named: set[str]) -> list[Slot]:
+    """Slots in a clause that names one of the question's names, when there is one."""
+    names = {t for t in named if not t.replace(".", "").isdigit()}
+    spans = clauses(sentence)
+    if not names or len(spans) < 2:
+        return slots
+    subject = [(a, b) for a, b in spans if term_set(words(sentence[a:b])) & names]
+    return [s for s in slots if any(a <= s.start < b for a, b in subject)]
+
+
+def _names_fitting(sentence: str, slots: list[Slot], info: QuestionInfo) -> list[Slot]:
+    """Name slots that fit: people when a person is asked, near the asked noun if present."""
+    if info.person:
+        slots = [s for s in slots if _person_like(sentence, s)]
+    near = [s for s in slots if _near_target(sentence, s, info)]
+    return near if near else ([] if _target_positions(sentence, info) else slots)
+
+
+def _target_positions(sentence: str, info: QuestionInfo) -> list[int]:
+    if not info.target:
+        return []
+    return [
+        m.start() for m in re.finditer(r"[\w’'-]+", sentence)
+        if canonical(m.group(0)) == info.target
+    ]
+
+
+def _near_target(sentence: str, slot: Slot, info: QuestionInfo) -> bool:
+    return any(abs(slot.start - at) <= 60 for at in _target_positions(sentence, info))
+
+
+def _well_placed(sentence: str, slot: Slot, info: QuestionInfo) -> bool:
+    before = words(sentence[max(0, slot.start - 30) : slot.start])
+    return _near_target(sentence, slot, info) or (bool(before) and before[-1] in _TITLES)
+
+
+def _person_like(sentence: str, slot: Slot) -> bool:
+    parts = slot.text.split()
+    if any(part.lower().strip("’'") in _NOT_PERSON for part in parts):
+        return False
+    if len(parts) >= 2:
+        return True
+    before = words(sentence[max(0, slot.start - 30) : slot.start])
+    return bool(before) and before[-1] in _TITLES
+
+
+def _antecedent(
+    passage: Passage, retriever: Retriever, info: QuestionInfo
+) -> tuple[Passage, Slot] | None:
+    """The nearest earlier sentence (two lines back at most) naming a person."""
+    for line in retriever.previous_lines(passage.source, passage.start_line, 2):
+        for text in reversed(retriever.line_sentences(passage.source, line)):
+            slots = [
+                s for s in find_slots(text, NAME, frozenset(info.focus))
+                if _person_like(text, s)
+            ]
+            if slots:
+                earlier = Passage(source=passage.source, start_line=line, end_line=line,
+                                  text=text, score=0.0)
+                return earlier, slots[0]
+    return None
