@@ -158,9 +158,15 @@ def _compose(chosen: list[Candidate], info: QuestionInfo) -> Draft:
     parts: list[str] = []
     for candidate in chosen:
         for p in filter(None, (candidate.antecedent, candidate.passage)):
-            citations.append(DraftCitation(p.source, p.start_line, p.end_line, (p.text,)))
+            spans = sentence_spans(p.text)
+            if p is candidate.passage and candidate.slot is not None and len(spans) > 1:
+                # A whole line matched, but the answer is one of its sentences: quote that.
+                at = candidate.slot.start
+                spans = [(a, b) for a, b in spans if a <= at < b] or spans
+            quoted = tuple(p.text[a:b] for a, b in spans)
+            citations.append(DraftCitation(p.source, p.start_line, p.end_line, quoted))
             # Every sentence carries its marker, also when a whole line is quoted.
-            parts.extend(f"{p.text[a:b]} [{len(citations)}]" for a, b in sentence_spans(p.text))
+            parts.extend(f"{sentence} [{len(citations)}]" for sentence in quoted)
     if info.kind in (NUMBER, MONEY) and len({_value(c) for c in chosen}) > 1:
         parts.insert(0, CONFLICT_NOTE)
     return Draft(text=" ".join(parts), citations=citations)
