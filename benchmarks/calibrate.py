@@ -6,9 +6,9 @@
 The scorer is a logistic regression over the judge's features (rag/answer/judge.py):
 a candidate line is positive when it is one of the question's gold lines. The threshold
 is the one that maximises, on the dev set, correct answers (best candidate on a gold
-line) plus correct refusals, with at most 10 % of answerable questions refused. The eval
-and holdout sets are only measured, never fitted: their numbers are printed for
-comparison.
+line) plus correct refusals, with at most 5 % of answerable questions refused: half the
+10 % the project allows, as a margin for questions the fit has not seen. The eval and
+holdout sets are only measured, never fitted: their numbers are printed for comparison.
 """
 
 from __future__ import annotations
@@ -27,7 +27,8 @@ from rag.evaluation.metrics import Summary, score_item, summarize
 from rag.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
-MAX_OVER_REFUSAL = 0.1
+MAX_OVER_REFUSAL = 0.05  # half the 10 % allowed on unseen questions: thresholds fitted
+# on a small set refuse more elsewhere
 
 
 def gather(

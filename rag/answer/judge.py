@@ -111,7 +111,7 @@ class Judge:
             return "lacks the quoted phrase"
         if any(_listed_with_others(passage.text, term) for term in info.exclusive):
             return "names the subject only among others"
-        if info.kind in TYPED and not self._subject_present(passage, have):
+        if info.kind in VALUED and not self._subject_present(passage, have):
             return "lacks the question's subject"
         if info.kind == REASON and not _CAUSAL.search(passage.text):
             return "gives no reason"

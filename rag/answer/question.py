@@ -225,7 +225,7 @@ def _kind_and_target(low: str, focus: set[str]) -> tuple[str, str | None]:
         return NUMBER, _head_noun(low[m.end():], focus)
     if re.search(r"\bhow (long|old)\b", low):
         return DURATION, None
-    if re.search(r"\b(what|which) (percentage|share|proportion|portion|fraction|number|"
+    if re.search(r"^(what|which) (percentage|share|proportion|portion|fraction|number|"
                  r"amount|quantity|figure|total)\b", low):
         return (MONEY, None) if _MONEY_WORDS.search(low) else (NUMBER, None)
     if re.search(r"^(what|which)\b", low) and (
@@ -237,7 +237,7 @@ def _kind_and_target(low: str, focus: set[str]) -> tuple[str, str | None]:
     if m := re.search(r"\bname(?:s)? of (?:the |a |an |its |their )?((?:[\w-]+ ){0,2}[\w-]+)",
                       low):
         return NAME, _last_noun(m.group(1))
-    if m := re.search(r"\b(?:what|which)\s+((?:[\w-]+\s+){0,3}[\w-]+)", low):
+    if m := re.search(r"^(?:what|which)\s+((?:[\w-]+\s+){0,3}[\w-]+)", low):
         following = m.group(1).split()
         if following[0] in _AUXILIARIES:
             return (REASON, None) if re.search(r"\bwhy\b", low) else (OTHER, None)
