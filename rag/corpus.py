@@ -24,6 +24,7 @@ __all__ = [
     "FileStamp",
     "load_corpus",
     "quote_lines",
+    "read_lines",
     "scan_corpus",
     "split_lines",
 ]
@@ -123,6 +124,15 @@ def quote_lines(root: Path, source: str, start_line: int, end_line: int) -> str:
 
     Raises ``CitationError`` if the file is gone, unreadable, or the lines do not exist.
     """
+    lines = read_lines(root, source)
+    if not 1 <= start_line <= end_line <= len(lines):
+        raise CitationError(f"{source}: lines {start_line}-{end_line} are outside 1-{len(lines)}")
+    return "\n".join(lines[start_line - 1 : end_line])
+
+
+def read_lines(root: Path, source: str) -> tuple[str, ...]:
+    """The lines of the current file ``source`` under ``root``; ``CitationError`` if the
+    file is outside the corpus, gone, or not UTF-8 text."""
     root = root.resolve()
     path = root / source
     # The folder must resolve inside the corpus, but the file itself may be a symlink:
@@ -136,10 +146,7 @@ def quote_lines(root: Path, source: str, start_line: int, end_line: int) -> str:
         raise CitationError(f"cannot read cited file {source}: {exc.strerror}") from exc
     if text is None:
         raise CitationError(f"cited file {source} is not UTF-8 text")
-    lines = split_lines(text)
-    if not 1 <= start_line <= end_line <= len(lines):
-        raise CitationError(f"{source}: lines {start_line}-{end_line} are outside 1-{len(lines)}")
-    return "\n".join(lines[start_line - 1 : end_line])
+    return split_lines(text)
 
 
 def _checked_root(root: Path) -> Path:

@@ -82,7 +82,7 @@ class Engine:
 
     def _backend(self, settings: Settings) -> AnswerBackend:
         if settings.backend not in self._backends:
-            self._backends[settings.backend] = _make_backend(settings)
+            self._backends[settings.backend] = _make_backend(settings, self.corpus_root)
         return self._backends[settings.backend]
 
 
@@ -130,10 +130,15 @@ def _checked_question(question: str) -> str:
     return question
 
 
-def _make_backend(settings: Settings) -> AnswerBackend:
+def _make_backend(settings: Settings, corpus_root: Path) -> AnswerBackend:
     from rag.answer.extractive import ExtractiveBackend
 
-    return ExtractiveBackend()
+    if settings.backend == "extractive":
+        return ExtractiveBackend()
+    from rag.answer.llm import LLMBackend
+    from rag.answer.openai import OpenAIChat
+
+    return LLMBackend(OpenAIChat(settings), corpus_root, fallback=ExtractiveBackend())
 
 
 def _file_stamp(path: Path) -> tuple[int, int] | None:

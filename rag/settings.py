@@ -28,7 +28,7 @@ DEFAULT_INDEX_DIR = Path(".rag")
 DEFAULT_TOP_K = 8
 DEFAULT_BACKEND = "extractive"
 DEFAULT_MODEL = "gpt-4.1-mini"
-BACKENDS = ("extractive",)
+BACKENDS = ("extractive", "openai")
 
 
 @dataclass(frozen=True)

@@ -22,11 +22,24 @@ from rag.chunking import sentence_spans
 from rag.text import STOPWORDS, words
 from rag.types import Answer
 
-__all__ = ["MIN_CONTENT", "Support", "cited_sentences", "sentence_support", "split_cited"]
+__all__ = [
+    "ID_MARKERS",
+    "MIN_CONTENT",
+    "NUMBER_MARKERS",
+    "Support",
+    "cited_sentences",
+    "sentence_support",
+    "split_cited",
+    "split_marked",
+]
 
 MIN_CONTENT = 0.75
-_MARKERS = re.compile(r"\s*\[(\d+)\]")
-_TRAILING_MARKERS = re.compile(r"([.!?…][\"'”’)]*)((?:\s*\[\d+\])+)")
+# "[1]" in a returned Answer; "[S1]", "[S1, S3]" in what a model writes.
+NUMBER_MARKERS = re.compile(r"\s*\[(\d+)\]")
+ID_MARKERS = re.compile(r"\s*\[\s*([A-Za-z]+\d+(?:\s*[,;]\s*[A-Za-z]+\d+)*)\s*\]")
+# Words that frame a claim ("the sources differ", "according to") without being one.
+_FRAMING = {"source", "sources", "differ", "differs", "disagree", "disagrees", "report",
+            "reports", "reported", "article", "articles", "state", "states", "stated"}
 _NEGATIONS = {"not", "no", "never", "none", "neither", "nor", "without", "cannot", "nothing",
               "n't", "unable", "failed", "denied", "refused"}
 _NUMBER_WORDS = {
@@ -44,22 +57,35 @@ class Support:
     reasons: list[str] = field(default_factory=list)
 
 
-def split_cited(text: str) -> list[tuple[str, list[int]]]:
-    """The sentences of an answer text, each with the marker numbers it carries.
+def split_marked(text: str, marker: re.Pattern[str]) -> list[tuple[str, list[str]]]:
+    """The sentences of a text, each with the markers it carries (``marker``'s group 1,
+    split on commas).
 
     Markers may follow the full stop ("... tanks. [1]") or precede it ("... tanks [1].").
     """
-    text = _TRAILING_MARKERS.sub(lambda m: f"{m.group(2)}{m.group(1)}", text.strip())
-    out = []
+    trailing = re.compile(rf"([.!?…][\"'”’)]*)((?:{marker.pattern})+)")
+    text = trailing.sub(lambda m: f"{m.group(2)}{m.group(1)}", text.strip())
+    out: list[tuple[str, list[str]]] = []
     for start, end in sentence_spans(text):
         sentence = text[start:end]
-        markers = [int(n) for n in _MARKERS.findall(sentence)]
-        plain = _MARKERS.sub("", sentence).strip()
+        found = [
+            part.strip() for group in marker.findall(sentence)
+            for part in re.split(r"[,;]", group) if part.strip()
+        ]
+        plain = marker.sub("", sentence).strip()
         if plain:
-            out.append((plain, markers))
-        elif markers and out:
-            out[-1][1].extend(markers)
+            out.append((plain, found))
+        elif found and out:
+            out[-1][1].extend(found)
     return out
+
+
+def split_cited(text: str) -> list[tuple[str, list[int]]]:
+    """The sentences of an Answer's text, each with the citation numbers it carries."""
+    return [
+        (sentence, [int(n) for n in found])
+        for sentence, found in split_marked(text, NUMBER_MARKERS)
+    ]
 
 
 def cited_sentences(answer: Answer) -> list[tuple[str, list[str]]]:
@@ -88,7 +114,7 @@ def sentence_support(sentence: str, quotes: list[str]) -> Support:
     content = [
         w for w in sentence_words
         if w not in STOPWORDS and not _is_number(w) and w not in _NEGATIONS
-        and w.lower() not in {n.lower() for n in names}
+        and w not in _FRAMING and w.lower() not in {n.lower() for n in names}
     ]
     if content:
         found = sum(canonical(w) in have for w in content)

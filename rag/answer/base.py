@@ -38,8 +38,10 @@ class Draft:
     verification: Verification | None = None
 
     @classmethod
-    def refusal(cls, reason: str = REFUSAL_TEXT) -> Draft:
-        return cls(text=reason, refused=True)
+    def refusal(
+        cls, reason: str = REFUSAL_TEXT, verification: Verification | None = None
+    ) -> Draft:
+        return cls(text=reason, refused=True, verification=verification)
 
 
 class AnswerBackend(Protocol):
