@@ -2,6 +2,11 @@
 
     python benchmarks/calibrate.py            # fit on evals/dev.jsonl, report, do not write
     python benchmarks/calibrate.py --write    # ... and write rag/answer/extractive_model.json
+    python benchmarks/calibrate.py --squad 800  # also fit on 800 SQuAD 2.0 questions
+
+With ``--squad N`` the fit also uses N questions drawn evenly from the first eight
+articles of shared/bench/squad (one file per article, one paragraph per line, all sixteen
+articles indexed together); the last eight articles are only measured.
 
 The scorer is a logistic regression over the judge's features (rag/answer/judge.py):
 a candidate line is positive when it is one of the question's gold lines. The threshold
@@ -24,9 +29,12 @@ from rag.api import engine_for
 from rag.engine import Engine, resolve_draft
 from rag.evaluation.dataset import EvalItem, load_items
 from rag.evaluation.metrics import Summary, score_item, summarize
+from rag.evaluation.squad import load_squad, write_squad_corpus
 from rag.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
+SQUAD = ROOT.parent / "shared" / "bench" / "squad" / "dev-v2.0.json"
+SQUAD_DIR = ROOT / ".rag" / "squad"
 MAX_OVER_REFUSAL = 0.05  # half the 10 % allowed on unseen questions: thresholds fitted
 # on a small set refuse more elsewhere
 
@@ -73,12 +81,40 @@ def measure(engine: Engine, backend: ExtractiveBackend, items: list[EvalItem]) -
     return summarize(scores)
 
 
+def report(name: str, s: Summary) -> None:
+    print(f"{name:<12} {s.citation_hit:.2f}  {s.citation_precision:.2f}  "
+          f"{s.citation_recall:.2f}   {s.facts:.2f}  {s.refusal_recall:.2f}   "
+          f"{s.over_refusal:.2f}   {s.faithfulness:.2f}")
+
+
+def squad_split(train: int, test: int) -> tuple[Engine, list[EvalItem], list[EvalItem]]:
+    """An engine over the SQuAD corpus, ``train`` items of articles 0-7 and ``test`` of 8-15."""
+    by_file = write_squad_corpus(load_squad(SQUAD), SQUAD_DIR / "corpus")
+    files = list(by_file)
+    first = [i for f in files[:8] for i in by_file[f]]
+    second = [i for f in files[8:] for i in by_file[f]]
+    engine = engine_for(
+        Settings.from_env(corpus=SQUAD_DIR / "corpus", index_dir=SQUAD_DIR / "index")
+    )
+    engine.build()
+    return engine, _evenly(first, train), _evenly(second, test)
+
+
+def _evenly(items: list[EvalItem], count: int) -> list[EvalItem]:
+    if count <= 0:
+        return []
+    step = max(1, len(items) // count)
+    return items[::step][:count]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--train", type=Path, default=ROOT / "evals" / "dev.jsonl")
     parser.add_argument("--l2", type=float, default=1.0)
     parser.add_argument("--write", action="store_true", help="write the fitted model")
     parser.add_argument("--asked", type=float, default=None, help="try this asked_similarity")
+    parser.add_argument("--squad", type=int, default=0, help="SQuAD questions to fit on too")
+    parser.add_argument("--squad-test", type=int, default=300, help="SQuAD questions to measure")
     args = parser.parse_args()
     engine = engine_for(Settings.from_env(corpus=ROOT / "seeds"))
     train = load_items(args.train)
@@ -87,6 +123,10 @@ def main() -> None:
         params = replace(params, asked_similarity=args.asked)
     backend = ExtractiveBackend(params)
     gathered = gather(engine, backend, train)
+    squad_engine, squad_train, squad_test = (None, [], [])
+    if args.squad or args.squad_test:
+        squad_engine, squad_train, squad_test = squad_split(args.squad, args.squad_test)
+        gathered += gather(squad_engine, backend, squad_train)
     rows, labels = [], []
     for item, candidates in gathered:
         gold = item.relevant_lines()
@@ -106,7 +146,8 @@ def main() -> None:
         scored.append((item, ranked))
     threshold, value = choose_threshold(scored)
     scorer = LinearScorer(weights=weights, bias=bias, threshold=threshold)
-    print(f"fitted on {args.train.name}: {len(train)} questions, {len(rows)} candidates, "
+    print(f"fitted on {args.train.name} and {len(squad_train)} SQuAD questions: "
+          f"{len(gathered)} questions, {len(rows)} candidates, "
           f"{sum(labels)} positive; threshold {threshold:.2f} (train accuracy {value:.2f})")
     for name, weight in weights.items():
         print(f"  {name:>12} {weight:+.3f}")
@@ -117,10 +158,9 @@ def main() -> None:
     for path in (args.train, ROOT / "evals" / "dataset.jsonl", ROOT / "evals" / "holdout.jsonl"):
         if not path.exists():
             continue
-        s = measure(engine, tuned, load_items(path))
-        print(f"{path.stem:<12} {s.citation_hit:.2f}  {s.citation_precision:.2f}  "
-              f"{s.citation_recall:.2f}   {s.facts:.2f}  {s.refusal_recall:.2f}   "
-              f"{s.over_refusal:.2f}   {s.faithfulness:.2f}")
+        report(path.stem, measure(engine, tuned, load_items(path)))
+    if squad_engine is not None and squad_test:
+        report("squad-test", measure(squad_engine, tuned, squad_test))
     if args.write:
         target = ROOT / "rag" / "answer" / MODEL_FILE
         scorer.save(target, note=f"fitted by benchmarks/calibrate.py on {args.train.name}")

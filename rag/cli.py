@@ -17,9 +17,12 @@ import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import NoReturn, TextIO
+from typing import Any, NoReturn, TextIO
 
 import rag
+from rag.answer.llm import SentenceChecked
+from rag.api import engine_for
+from rag.engine import Engine
 from rag.errors import InputError, QuestionError, RagError, SkippedFileWarning
 from rag.settings import BACKENDS, Settings
 from rag.types import Answer, Citation
@@ -78,6 +81,10 @@ def _parser() -> argparse.ArgumentParser:
                            help="passages to retrieve (default: $RAG_TOP_K, else 8)")
     answering.add_argument("--backend", choices=BACKENDS,
                            help="answer backend (default: $RAG_BACKEND, else extractive)")
+    answering.add_argument("--model", metavar="NAME",
+                           help="model of the openai backend (default: $RAG_MODEL)")
+    answering.add_argument("--base-url", metavar="URL",
+                           help="OpenAI-compatible endpoint (default: $OPENAI_BASE_URL)")
 
     ask = commands.add_parser("ask", parents=[corpus, answering], help="answer one question")
     ask.add_argument("question", help="the question, quoted")
@@ -105,9 +112,18 @@ def _ask(args: argparse.Namespace) -> int:
     if not question.strip():  # checked before the model loads and the index is built
         raise QuestionError("the question is empty")
     rag.build_index(args.corpus, progress=_progress_bar)
-    answer = rag.ask(question, corpus=args.corpus, top_k=args.top_k, backend=args.backend)
+    answer = _engine(args).ask(question, **_choices(args))
     print(answer.model_dump_json() if args.json else render_answer(answer))
     return 0
+
+
+def _engine(args: argparse.Namespace) -> Engine:
+    return engine_for(Settings.from_env(corpus=args.corpus))
+
+
+def _choices(args: argparse.Namespace) -> dict[str, Any]:
+    return {"top_k": args.top_k, "backend": args.backend, "model": args.model,
+            "base_url": args.base_url}
 
 
 def _index(args: argparse.Namespace) -> int:
@@ -141,14 +157,34 @@ def _chat(args: argparse.Namespace) -> int:
             continue
         else:
             try:
-                last = rag.ask(command, corpus=args.corpus, top_k=args.top_k,
-                               backend=args.backend)
+                last = _stream_answer(_engine(args), command, args)
             except RagError as exc:  # one bad question does not end the session
                 _error(exc)
                 continue
             print(render_answer(last))
         print()
     return 0
+
+
+def _stream_answer(engine: Engine, question: str, args: argparse.Namespace) -> Answer:
+    """Show an LLM's text as it arrives (dimmed on stderr) and each sentence the checks
+    drop as soon as it ends; return the verified Answer."""
+    answer: Answer | None = None
+    streamed = False
+    for event in engine.ask_stream(question, **_choices(args)):
+        if isinstance(event, str):
+            print(event, end="", file=sys.stderr, flush=True)
+            streamed = True
+        elif isinstance(event, SentenceChecked):
+            if not event.sentence.passed:
+                problems = "; ".join(event.sentence.problems)
+                print(f"\n  [dropped: {problems}]", file=sys.stderr, flush=True)
+        else:
+            answer = event
+    if streamed:
+        print("\n--- verified answer ---", file=sys.stderr)
+    assert answer is not None, "ask_stream always ends with the Answer"
+    return answer
 
 
 def _chat_lines() -> Iterator[str]:

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 from rag.answer.base import AnswerBackend, Draft
+from rag.answer.llm import LLMBackend, SentenceChecked, Token
 from rag.corpus import quote_lines, scan_corpus
 from rag.embeddings import MiniLMEmbedder
 from rag.errors import CitationError, QuestionError
@@ -37,7 +39,7 @@ class Engine:
         self._retriever: Retriever | None = None
         self._manifest_stamp: tuple[int, int] | None = None
         self._lock = threading.RLock()
-        self._backends: dict[str, AnswerBackend] = {}
+        self._backends: dict[tuple[str, str, str | None], AnswerBackend] = {}
 
     def build(self, progress: Progress | None = None) -> IndexStats:
         """Bring the index up to date with the corpus (incremental)."""
@@ -65,10 +67,19 @@ class Engine:
         question = _checked_question(question)
         return self.retriever().search(question, self.settings.with_(top_k=top_k).top_k)
 
-    def ask(self, question: str, top_k: int | None = None, backend: str | None = None) -> Answer:
+    def ask(
+        self,
+        question: str,
+        top_k: int | None = None,
+        backend: str | None = None,
+        model: str | None = None,
+        base_url: str | None = None,
+    ) -> Answer:
         """Answer ``question`` with verified citations, or refuse."""
         question = _checked_question(question)
-        settings = self.settings.with_(backend=backend, top_k=top_k)
+        settings = self.settings.with_(
+            backend=backend, top_k=top_k, model=model, base_url=base_url
+        )
         answerer = self._backend(settings)
         for attempt in range(2):
             draft = answerer.answer(question, self.retriever(), settings.top_k)
@@ -80,10 +91,38 @@ class Engine:
                     raise
         raise AssertionError("unreachable")
 
+    def ask_stream(
+        self,
+        question: str,
+        top_k: int | None = None,
+        backend: str | None = None,
+        model: str | None = None,
+        base_url: str | None = None,
+    ) -> Iterator[str | SentenceChecked | Answer]:
+        """Like ``ask``, for a terminal: the completion's text as it arrives and each of its
+        sentences as soon as it is checked, then the Answer (equal to ``ask``'s for the
+        same completion). Backends that do not stream yield the Answer alone."""
+        question = _checked_question(question)
+        settings = self.settings.with_(
+            backend=backend, top_k=top_k, model=model, base_url=base_url
+        )
+        answerer = self._backend(settings)
+        if not isinstance(answerer, LLMBackend):
+            yield self.ask(question, top_k, backend, model, base_url)
+            return
+        for event in answerer.stream(question, self.retriever(), settings.top_k):
+            if isinstance(event, Token):
+                yield event.text
+            elif isinstance(event, SentenceChecked):
+                yield event
+            else:
+                yield resolve_draft(question, event.draft, answerer.name, self.corpus_root)
+
     def _backend(self, settings: Settings) -> AnswerBackend:
-        if settings.backend not in self._backends:
-            self._backends[settings.backend] = _make_backend(settings, self.corpus_root)
-        return self._backends[settings.backend]
+        key = (settings.backend, settings.model, settings.base_url)
+        if key not in self._backends:
+            self._backends[key] = _make_backend(settings, self.corpus_root)
+        return self._backends[key]
 
 
 def resolve_draft(question: str, draft: Draft, backend: str, corpus_root: Path) -> Answer:
@@ -135,7 +174,6 @@ def _make_backend(settings: Settings, corpus_root: Path) -> AnswerBackend:
 
     if settings.backend == "extractive":
         return ExtractiveBackend()
-    from rag.answer.llm import LLMBackend
     from rag.answer.openai import OpenAIChat
 
     return LLMBackend(OpenAIChat(settings), corpus_root, fallback=ExtractiveBackend())

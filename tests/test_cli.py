@@ -287,7 +287,7 @@ def test_ctrl_c_exits_130_without_traceback(
     def interrupted(*args: object, **kwargs: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(rag, "ask", interrupted)
+    monkeypatch.setattr(Engine, "ask", interrupted)
     assert rag.cli.main(["ask", BRIDGE, "--corpus", str(bridge)]) == 130
     assert "Traceback" not in capsys.readouterr().err
 

@@ -28,9 +28,42 @@ from rag.verify import ID_MARKERS, sentence_support, split_marked
 if TYPE_CHECKING:
     from rag.retrieval import Retriever
 
-__all__ = ["ChatModel", "CheckedSentence", "LLMBackend", "check_answer"]
+__all__ = [
+    "ChatModel",
+    "CheckedSentence",
+    "Done",
+    "LLMBackend",
+    "SentenceChecked",
+    "StreamEvent",
+    "Token",
+    "check_answer",
+]
 
 Message = dict[str, str]
+
+
+@dataclass(frozen=True)
+class Token:
+    """A piece of the completion as it arrived."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class SentenceChecked:
+    """A sentence of the completion, checked as soon as it ended."""
+
+    sentence: CheckedSentence
+
+
+@dataclass(frozen=True)
+class Done:
+    """The verified draft: the same as ``answer`` gives for the same completion."""
+
+    draft: Draft
+
+
+StreamEvent = Token | SentenceChecked | Done
 
 
 class ChatModel(Protocol):
@@ -110,6 +143,24 @@ class LLMBackend:
         messages, lines = self.prepare(question, retriever, top_k)
         return self.finish(question, retriever, top_k, messages, lines,
                            self.model.complete(messages))
+
+    def stream(self, question: str, retriever: Retriever, top_k: int) -> Iterator[StreamEvent]:
+        """Tokens as they arrive, each sentence checked when it ends, then the draft
+        ``answer`` would give for the same completion (``finish`` on the whole text)."""
+        messages, lines = self.prepare(question, retriever, top_k)
+        raw = ""
+        reported = 0
+        for piece in self.model.stream(messages):
+            raw += piece
+            yield Token(piece)
+            _, checked = check_answer(raw, lines)
+            for sentence in checked[reported : max(reported, len(checked) - 1)]:
+                yield SentenceChecked(sentence)  # all but the last sentence have ended
+            reported = max(reported, len(checked) - 1)
+        _, checked = check_answer(raw, lines)
+        for sentence in checked[reported:]:
+            yield SentenceChecked(sentence)
+        yield Done(self.finish(question, retriever, top_k, messages, lines, raw))
 
     def finish(
         self,
