@@ -76,13 +76,20 @@ class Engine:
         base_url: str | None = None,
     ) -> Answer:
         """Answer ``question`` with verified citations, or refuse."""
-        question = _checked_question(question)
         settings = self.settings.with_(
             backend=backend, top_k=top_k, model=model, base_url=base_url
         )
-        answerer = self._backend(settings)
+        return self.answer_with(self._backend(settings), question, settings.top_k)
+
+    def answer_with(
+        self, answerer: AnswerBackend, question: str, top_k: int | None = None
+    ) -> Answer:
+        """Answer with any backend object (a LlamaIndex LLM's, a custom one): its draft is
+        resolved and checked against the files like every other."""
+        question = _checked_question(question)
+        top_k = self.settings.with_(top_k=top_k).top_k
         for attempt in range(2):
-            draft = answerer.answer(question, self.retriever(), settings.top_k)
+            draft = answerer.answer(question, self.retriever(), top_k)
             try:
                 return resolve_draft(question, draft, answerer.name, self.corpus_root)
             except CitationError:
