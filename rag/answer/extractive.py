@@ -20,7 +20,13 @@ import numpy as np
 from rag.answer.base import Draft, DraftCitation
 from rag.answer.judge import Candidate, Judge
 from rag.answer.lexicon import WordVectors
-from rag.answer.question import MONEY, NUMBER, QuestionInfo, analyze_question
+from rag.answer.question import (
+    MONEY,
+    NUMBER,
+    QuestionInfo,
+    analyze_question,
+    split_question,
+)
 from rag.answer.scorer import LinearScorer
 from rag.chunking import sentence_spans
 from rag.retrieval import Retriever
@@ -52,11 +58,23 @@ class ExtractiveBackend:
         self._lexicons: dict[int, WordVectors] = {}
 
     def answer(self, question: str, retriever: Retriever, top_k: int) -> Draft:
-        candidates = self.candidates(question, retriever, top_k)
-        if not candidates or candidates[0].score < self.scorer.threshold:
+        """Quote what answers ``question``; a question that asks two things ("When and
+        where...") is answered part by part, and refused only if no part is answered."""
+        chosen: list[Candidate] = []
+        notes = []
+        for part in split_question(question):
+            candidates = self.candidates(part, retriever, top_k)
+            if not candidates or candidates[0].score < self.scorer.threshold:
+                continue
+            info = analyze_question(part)
+            picked = [c for c in self._select(info, candidates, retriever)
+                      if not any(_same_line(c, other) for other in chosen)]
+            if info.kind in (NUMBER, MONEY) and len({_value(c) for c in picked}) > 1:
+                notes.append(len(chosen))
+            chosen.extend(picked)
+        if not chosen:
             return Draft.refusal()
-        info = analyze_question(question)
-        return _compose(self._select(info, candidates, retriever), info)
+        return _compose(chosen, notes)
 
     def candidates(self, question: str, retriever: Retriever, top_k: int) -> list[Candidate]:
         """Every passage that passes the judge, scored, best first (one per line)."""
@@ -153,10 +171,18 @@ def _similarity(retriever: Retriever, candidate: Candidate, chosen: list[Candida
     return float(np.max(vectors[1:] @ vectors[0]))
 
 
-def _compose(chosen: list[Candidate], info: QuestionInfo) -> Draft:
+def _same_line(a: Candidate, b: Candidate) -> bool:
+    return (a.passage.source, a.passage.start_line) == (b.passage.source, b.passage.start_line)
+
+
+def _compose(chosen: list[Candidate], conflicts: list[int]) -> Draft:
+    """The quoted sentences with their markers; ``CONFLICT_NOTE`` before the candidates
+    at the positions in ``conflicts`` (where differing figures begin)."""
     citations: list[DraftCitation] = []
     parts: list[str] = []
-    for candidate in chosen:
+    for position, candidate in enumerate(chosen):
+        if position in conflicts:
+            parts.append(CONFLICT_NOTE)
         for p in filter(None, (candidate.antecedent, candidate.passage)):
             spans = sentence_spans(p.text)
             if p is candidate.passage and candidate.slot is not None and len(spans) > 1:
@@ -167,6 +193,4 @@ def _compose(chosen: list[Candidate], info: QuestionInfo) -> Draft:
             citations.append(DraftCitation(p.source, p.start_line, p.end_line, quoted))
             # Every sentence carries its marker, also when a whole line is quoted.
             parts.extend(f"{sentence} [{len(citations)}]" for sentence in quoted)
-    if info.kind in (NUMBER, MONEY) and len({_value(c) for c in chosen}) > 1:
-        parts.insert(0, CONFLICT_NOTE)
     return Draft(text=" ".join(parts), citations=citations)

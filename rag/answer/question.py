@@ -11,7 +11,14 @@ from dataclasses import dataclass
 
 from rag.text import STOPWORDS, normalize, stem, words
 
-__all__ = ["QuestionInfo", "analyze_question", "canonical", "focus_terms", "term_set"]
+__all__ = [
+    "QuestionInfo",
+    "analyze_question",
+    "canonical",
+    "focus_terms",
+    "split_question",
+    "term_set",
+]
 
 # Answer kinds.
 NUMBER, MONEY, DATE, DURATION, NAME, REASON, YESNO, OTHER = (
@@ -107,6 +114,26 @@ def canonical(word: str) -> str:
         word = head
     word = _IRREGULAR.get(word, word)
     return stem(_ALIASES.get(word, word))
+
+
+_WH = r"(?:what|which|who|whom|whose|when|where|why|how)"
+
+
+def split_question(question: str) -> list[str]:
+    """A question that asks two things, as two questions; others as they are.
+
+    "When and where did they meet?" -> "When did they meet?", "Where did they meet?";
+    "Which country sells shells, and what did Putin pledge?" -> its two halves.
+    """
+    text = question.strip()
+    if m := re.match(rf"^({_WH})\s+and\s+({_WH})\s+(.+)$", text, flags=re.I):
+        return [f"{m.group(1)} {m.group(3)}", f"{m.group(2).capitalize()} {m.group(3)}"]
+    parts = re.split(rf",?\s+and\s+(?=(?:{_WH})\b)", text, maxsplit=1, flags=re.I)
+    if len(parts) == 2 and len(words(parts[0])) >= 3 and len(words(parts[1])) >= 3:
+        first = parts[0].rstrip(" ,?") + "?"
+        second = parts[1][0].upper() + parts[1][1:]
+        return [first, second if second.endswith("?") else second + "?"]
+    return [question]
 
 
 def term_set(word_list: list[str]) -> set[str]:
