@@ -24,6 +24,7 @@ from rag.answer.llm import SentenceChecked
 from rag.api import engine_for
 from rag.engine import Engine
 from rag.errors import InputError, QuestionError, RagError, SkippedFileWarning
+from rag.evaluation.command import add_eval_command
 from rag.settings import BACKENDS, Settings
 from rag.types import Answer, Citation
 
@@ -94,6 +95,7 @@ def _parser() -> argparse.ArgumentParser:
     index.set_defaults(command=_index)
     chat = commands.add_parser("chat", parents=[corpus, answering], help="ask interactively")
     chat.set_defaults(command=_chat)
+    add_eval_command(commands)
     return parser
 
 

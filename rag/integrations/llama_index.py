@@ -22,13 +22,22 @@ from llama_index.core.base.base_query_engine import BaseQueryEngine
 from llama_index.core.base.embeddings.base import BaseEmbedding
 from llama_index.core.base.response.schema import Response
 from llama_index.core.callbacks import CallbackManager
-from llama_index.core.llms import LLM, ChatMessage, MessageRole
+from llama_index.core.llms import (
+    LLM,
+    ChatMessage,
+    CompletionResponse,
+    CompletionResponseGen,
+    CustomLLM,
+    LLMMetadata,
+    MessageRole,
+)
+from llama_index.core.llms.callbacks import llm_completion_callback
 from llama_index.core.retrievers import BaseRetriever
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 from pydantic import PrivateAttr
 
 from rag.answer.extractive import ExtractiveBackend
-from rag.answer.llm import LLMBackend
+from rag.answer.llm import ChatModel, LLMBackend
 from rag.api import engine_for
 from rag.embeddings import MiniLMEmbedder
 from rag.engine import Engine
@@ -42,6 +51,7 @@ __all__ = [
     "RagQueryEngine",
     "RagRetriever",
     "ask_with_llm",
+    "chat_as_llama_llm",
     "llm_backend",
 ]
 
@@ -69,6 +79,42 @@ class LlamaIndexChat:
                     yield part.delta
         except Exception as exc:
             raise LLMError(f"the LlamaIndex LLM failed: {exc}") from exc
+
+
+def chat_as_llama_llm(chat: ChatModel) -> LLM:
+    """A rag ``ChatModel`` (the openai adapter, with its retries and pinned sampling) as a
+    LlamaIndex LLM, so LlamaIndex engines can run over the same endpoint."""
+    return _ChatLLM(chat=chat)
+
+
+class _ChatLLM(CustomLLM):
+    chat_model: Any = None
+
+    def __init__(self, chat: ChatModel) -> None:
+        super().__init__()
+        self.chat_model = chat
+
+    @property
+    def metadata(self) -> LLMMetadata:
+        return LLMMetadata(model_name="rag-chat")
+
+    @llm_completion_callback()
+    def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
+        return CompletionResponse(
+            text=self.chat_model.complete([{"role": "user", "content": prompt}])
+        )
+
+    @llm_completion_callback()
+    def stream_complete(
+        self, prompt: str, formatted: bool = False, **kwargs: Any
+    ) -> CompletionResponseGen:
+        def pieces() -> CompletionResponseGen:
+            text = ""
+            for piece in self.chat_model.stream([{"role": "user", "content": prompt}]):
+                text += piece
+                yield CompletionResponse(text=text, delta=piece)
+
+        return pieces()
 
 
 def llm_backend(llm: LLM, engine: Engine) -> LLMBackend:

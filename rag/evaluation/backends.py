@@ -1,0 +1,120 @@
+"""The answerers ``rag eval`` compares: extractive (live), openai and the LlamaIndex
+CitationQueryEngine baseline (both over recorded HTTP; see runner.py)."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from rag.answer.base import Draft, DraftCitation
+from rag.engine import Engine, resolve_draft
+from rag.evaluation.cassettes import SCRUBBED_HEADERS
+from rag.evaluation.dataset import EvalItem
+from rag.evaluation.runner import Answerer
+from rag.settings import Settings
+from rag.types import Answer
+
+__all__ = ["baseline_answerer", "extractive_answerer", "openai_answerer", "recorded"]
+
+_QUESTION_LINE = re.compile(r"(?:Question|Query):\s*(.*)")
+
+
+def extractive_answerer(engine: Engine, top_k: int) -> Answerer:
+    return lambda item: engine.ask(item.question, top_k=top_k, backend="extractive")
+
+
+def openai_answerer(engine: Engine, settings: Settings, top_k: int) -> Answerer:
+    return lambda item: engine.ask(
+        item.question, top_k=top_k, backend="openai", model=settings.model,
+        base_url=settings.base_url,
+    )
+
+
+def baseline_answerer(engine: Engine, settings: Settings, top_k: int) -> Answerer:
+    """LlamaIndex's CitationQueryEngine over rag's retriever and the same endpoint."""
+    from llama_index.core.query_engine import CitationQueryEngine
+
+    from rag.answer.openai import OpenAIChat
+    from rag.integrations.llama_index import RagRetriever, chat_as_llama_llm
+
+    query_engine = CitationQueryEngine.from_args(
+        index=None,  # type: ignore[arg-type]
+        retriever=RagRetriever(engine, top_k),
+        llm=chat_as_llama_llm(OpenAIChat(settings)),
+    )
+
+    def answer(item: EvalItem) -> Answer:
+        response = query_engine.query(item.question)
+        return _as_answer(engine, item.question, str(response), response.source_nodes)
+
+    return answer
+
+
+def _as_answer(engine: Engine, question: str, text: str, nodes: list[Any]) -> Answer:
+    """The baseline's ``[n]`` markers mapped to the lines of its n-th source node.
+    Markers that point at no node are dropped; an answer with no valid marker left counts
+    as a refusal (the engine has no other way to say it cannot answer)."""
+    numbers: dict[int, int] = {}
+    citations: list[DraftCitation] = []
+
+    def renumber(match: re.Match[str]) -> str:
+        n = int(match.group(1))
+        if not 1 <= n <= len(nodes):
+            return ""
+        if n not in numbers:
+            meta = nodes[n - 1].node.metadata
+            citations.append(DraftCitation(meta["source"], meta["start_line"], meta["end_line"]))
+            numbers[n] = len(citations)
+        return f"[{numbers[n]}]"
+
+    mapped = re.sub(r"\[(\d+)\]", renumber, text).strip()
+    if not citations:
+        return resolve_draft(question, Draft.refusal(mapped or "(empty)"), "baseline",
+                             engine.corpus_root)
+    return resolve_draft(question, Draft(mapped, citations), "baseline", engine.corpus_root)
+
+
+@contextmanager
+def recorded(folder: Path, name: str, record: bool) -> Iterator[Any]:
+    """Replay (or, with ``record``, re-record) the HTTP of one eval run."""
+    import vcr
+
+    machine = vcr.VCR(
+        cassette_library_dir=str(folder),
+        record_mode="all" if record else "none",
+        match_on=["method", "path", "question_turn"],
+        filter_headers=list(SCRUBBED_HEADERS),
+        before_record_response=_scrub,
+        decode_compressed_response=True,
+    )
+    machine.register_matcher("question_turn", _same_question_turn)
+    with machine.use_cassette(name) as cassette:
+        yield cassette
+
+
+def _scrub(response: dict[str, Any]) -> dict[str, Any]:
+    headers = response.get("headers", {})
+    for key in list(headers):
+        if key.lower() in SCRUBBED_HEADERS:
+            del headers[key]
+    return response
+
+
+def _same_question_turn(r1: Any, r2: Any) -> None:
+    if _question_turn(r1.body) != _question_turn(r2.body):
+        raise AssertionError("another question or turn")
+
+
+def _question_turn(body: bytes | str | None) -> tuple[object, ...]:
+    text = body.decode() if isinstance(body, bytes) else (body or "")
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return (text,)
+    messages = data.get("messages", [])
+    found = _QUESTION_LINE.findall("\n".join(str(m.get("content", "")) for m in messages))
+    return (found[-1].strip() if found else None, len(messages), bool(data.get("stream")))

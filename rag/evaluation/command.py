@@ -1,0 +1,89 @@
+"""``rag eval``: every backend that can run, side by side, reports written, gate checked."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from rag.api import engine_for
+from rag.errors import ConfigError
+from rag.evaluation.backends import (
+    baseline_answerer,
+    extractive_answerer,
+    openai_answerer,
+    recorded,
+)
+from rag.evaluation.dataset import load_items
+from rag.evaluation.runner import BACKENDS, Run, check_gate, run_backend, table, write_reports
+from rag.settings import Settings
+
+__all__ = ["add_eval_command", "run_eval"]
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+EVALS = ROOT / "evals"
+RECORDED_MODEL = "smollm2-135m-instruct"
+RECORDED_URL = "http://127.0.0.1:8765/v1"
+
+
+def add_eval_command(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = commands.add_parser("eval", help="score the backends on a hand-written eval set")
+    parser.add_argument("--set", type=Path, default=EVALS / "dataset.jsonl", metavar="FILE",
+                        help="eval questions (default: evals/dataset.jsonl)")
+    parser.add_argument("--corpus", type=Path, metavar="DIR",
+                        help="the corpus the set is about (default: seeds)")
+    parser.add_argument("--backend", action="append", choices=BACKENDS,
+                        help="backend to run (repeatable; default: all that can run)")
+    parser.add_argument("--record", action="store_true",
+                        help="re-record openai/baseline against OPENAI_BASE_URL")
+    parser.add_argument("--gate", action="store_true",
+                        help="exit 1 when a metric is below evals/thresholds.json")
+    parser.add_argument("--out", type=Path, default=EVALS / "reports", metavar="DIR",
+                        help="where the JSON and Markdown reports go")
+    parser.add_argument("--top-k", type=int, default=8, metavar="N")
+    parser.set_defaults(command=run_eval)
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    items = load_items(args.set)
+    settings = Settings.from_env(corpus=args.corpus or ROOT / "seeds")
+    engine = engine_for(settings)
+    engine.build()
+    cassettes = EVALS / "cassettes"
+    llm_settings = settings.with_(
+        model=None if args.record else RECORDED_MODEL,
+        base_url=None if args.record else RECORDED_URL,
+    )
+    if args.record and not (settings.base_url or settings.api_key):
+        raise ConfigError("--record needs OPENAI_BASE_URL (or OPENAI_API_KEY for OpenAI)")
+    runs: list[Run] = []
+    for backend in args.backend or list(BACKENDS):
+        if backend == "extractive":
+            runs.append(run_backend(backend, engine, items,
+                                    extractive_answerer(engine, args.top_k), args.top_k))
+            continue
+        cassette = f"{backend}-{args.set.stem}.yaml"
+        if not args.record and not (cassettes / cassette).exists():
+            print(f"rag: {backend}: no recording {cassette}; run with --record", flush=True)
+            continue
+        answerer = (openai_answerer if backend == "openai" else baseline_answerer)(
+            engine, llm_settings, args.top_k
+        )
+        with recorded(cassettes, cassette, args.record):
+            run = run_backend(backend, engine, items, answerer, args.top_k)
+        run.note = "recorded"
+        runs.append(run)
+    print(table(runs))
+    json_path, md_path = write_reports(runs, args.out, args.set.stem)
+    print(f"reports: {json_path}, {md_path}")
+    if args.gate:
+        thresholds = json.loads((EVALS / "thresholds.json").read_text(encoding="utf-8"))
+        failures = check_gate(runs, thresholds.get(args.set.stem, {}))
+        if not thresholds.get(args.set.stem):
+            raise ConfigError(f"evals/thresholds.json has no thresholds for {args.set.stem}")
+        for failure in failures:
+            print(f"gate: {failure}")
+        if failures:
+            return 1
+        print("gate: every metric at or above its threshold")
+    return 0

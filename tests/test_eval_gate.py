@@ -1,0 +1,40 @@
+"""The eval gate CI runs: the extractive backend clears evals/thresholds.json on the eval
+set, and a deliberately broken backend (random retrieved lines, never refusing) does not."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from rag.engine import Engine
+from rag.evaluation.backends import extractive_answerer
+from rag.evaluation.dataset import load_items
+from rag.evaluation.runner import Run, check_gate, random_citer, run_backend
+from tests.conftest import ROOT
+
+ITEMS = load_items(ROOT / "evals" / "dataset.jsonl")
+THRESHOLDS = json.loads((ROOT / "evals" / "thresholds.json").read_text())["dataset"]
+
+
+@pytest.fixture(scope="module")
+def extractive_run(seeds_engine: Engine) -> Run:
+    return run_backend("extractive", seeds_engine, ITEMS,
+                       extractive_answerer(seeds_engine, 8), 8)
+
+
+def test_extractive_clears_the_gate(extractive_run: Run) -> None:
+    assert check_gate([extractive_run], THRESHOLDS) == []
+
+
+def test_a_random_citer_fails_the_gate(seeds_engine: Engine) -> None:
+    broken = run_backend("extractive", seeds_engine, ITEMS, random_citer(seeds_engine), 8)
+    failed = {f.metric for f in check_gate([broken], THRESHOLDS)}
+    assert {"citation_precision", "refusal_recall"} <= failed
+
+
+def test_the_gate_reads_lower_is_better_for_over_refusal(extractive_run: Run) -> None:
+    strict = {"extractive": {"over_refusal": -0.01}}
+    (failure,) = check_gate([extractive_run], strict)
+    assert failure.metric == "over_refusal"
+    assert "above" in str(failure)
