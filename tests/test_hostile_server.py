@@ -124,6 +124,9 @@ def _assert_trustworthy(engine: Engine, answer: object) -> None:
         path = engine.corpus_root / citation.source
         lines = path.read_text(encoding="utf-8").split("\n")
         assert citation.quote == "\n".join(lines[citation.start_line - 1 : citation.end_line])
+    if answer.refused:
+        assert not answer.citations
+        return
     for sentence, quotes in cited_sentences(answer):
         assert sentence_support(sentence, quotes).supported, sentence
 
