@@ -22,11 +22,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rag.answer.base import Draft
+from rag.answer.base import Draft, DraftCitation
+from rag.corpus import quote_lines
 from rag.engine import Engine, resolve_draft
 from rag.evaluation.dataset import EvalItem
 from rag.evaluation.metrics import ItemScore, Summary, score_item, summarize
-from rag.settings import Settings
 from rag.types import Answer
 
 __all__ = [
@@ -90,9 +90,6 @@ def random_citer(engine: Engine, seed: int = 0) -> Answerer:
     def answer(item: EvalItem) -> Answer:
         passage = rng.choice(engine.retrieve(item.question, 8))
         line = rng.randint(passage.start_line, passage.end_line)
-        from rag.answer.base import DraftCitation
-        from rag.corpus import quote_lines
-
         text = quote_lines(engine.corpus_root, passage.source, line, line).strip()
         draft = Draft(f"{text} [1]", [DraftCitation(passage.source, line, line)])
         return resolve_draft(item.question, draft, "random", engine.corpus_root)
@@ -167,6 +164,3 @@ def table(runs: list[Run], markdown: bool = False) -> str:
         for row in [head, *rows]
     )
 
-
-def settings_for(corpus: Path) -> Settings:
-    return Settings.from_env(corpus=corpus)
