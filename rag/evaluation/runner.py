@@ -101,6 +101,7 @@ def random_citer(engine: Engine, seed: int = 0) -> Answerer:
 GATED = {
     "citation_recall": True, "citation_hit": True, "citation_precision": True,
     "faithfulness": True, "facts": True, "refusal_recall": True, "over_refusal": False,
+    "retrieval_recall": True,
 }
 
 
@@ -109,7 +110,7 @@ def check_gate(runs: list[Run], thresholds: dict[str, dict[str, float]]) -> list
     failures = []
     for run in runs:
         for metric, limit in thresholds.get(run.backend, {}).items():
-            value = getattr(run.summary, metric)
+            value = getattr(run.summary, metric) or 0.0
             higher = GATED.get(metric, True)
             if (value < limit) if higher else (value > limit):
                 failures.append(GateFailure(run.backend, metric, value, limit, higher))
