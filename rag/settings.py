@@ -5,6 +5,7 @@ Explicit arguments win over the environment, the environment over the defaults b
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -45,6 +46,9 @@ class Settings:
     api_key: str | None = field(default=None, repr=False)
     timeout_s: float = 30.0
     max_retries: int = 3
+    # Extra request fields for OpenAI-compatible servers that take more sampling
+    # parameters than OpenAI (llama.cpp: {"repeat_penalty": 1.0}); JSON in RAG_LLM_EXTRA.
+    llm_extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.top_k < 1:
@@ -81,6 +85,8 @@ class Settings:
             values["api_key"] = api_key
         if timeout := env.get("RAG_TIMEOUT"):
             values["timeout_s"] = _parse_float("RAG_TIMEOUT", timeout)
+        if extra := env.get("RAG_LLM_EXTRA"):
+            values["llm_extra"] = _parse_json_object("RAG_LLM_EXTRA", extra)
         values.update({k: v for k, v in overrides.items() if v is not None})
         if "corpus" in values:
             values["corpus"] = Path(values["corpus"])
@@ -98,6 +104,16 @@ def _parse_int(name: str, raw: str) -> int:
         return int(raw)
     except ValueError:
         raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
+
+
+def _parse_json_object(name: str, raw: str) -> dict[str, Any]:
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a JSON object, got {raw!r}") from None
+    if not isinstance(value, dict):
+        raise ConfigError(f"{name} must be a JSON object, got {raw!r}")
+    return value
 
 
 def _parse_float(name: str, raw: str) -> float:

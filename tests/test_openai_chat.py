@@ -117,3 +117,25 @@ def test_stream_yields_the_tokens() -> None:
         200, content=body.encode(), headers={"content-type": "text/event-stream"}
     ))
     assert "".join(chat.stream(MESSAGES)) == "Egypt bought 500."
+
+
+def test_extra_sampling_fields_reach_servers_that_take_them() -> None:
+    seen: list[dict[str, object]] = []
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        seen.append(json.loads(request.content))
+        return httpx2.Response(200, json=_completion("ok"))
+
+    settings = Settings.from_env(
+        {"OPENAI_BASE_URL": "http://llm.test/v1", "RAG_LLM_EXTRA": '{"repeat_penalty": 1.0}'}
+    )
+    chat = OpenAIChat(settings, http_client=httpx2.Client(transport=httpx2.MockTransport(handler)))
+    chat.complete(MESSAGES)
+    assert seen[0]["repeat_penalty"] == 1.0
+
+
+def test_extra_sampling_fields_must_be_a_json_object() -> None:
+    from rag.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="RAG_LLM_EXTRA"):
+        Settings.from_env({"RAG_LLM_EXTRA": "[1, 2]"})

@@ -49,6 +49,7 @@ class OpenAIChat:
             )
         self.model = settings.model
         self.max_retries = settings.max_retries
+        self.extra = dict(settings.llm_extra)
         self._sleep = sleep
         self._openai = openai
         self._client = openai.OpenAI(
@@ -62,7 +63,8 @@ class OpenAIChat:
     def complete(self, messages: list[dict[str, str]]) -> str:
         response = self._with_retries(
             lambda: self._client.chat.completions.create(
-                model=self.model, messages=messages, **SAMPLING  # type: ignore[arg-type]
+                model=self.model, messages=messages,  # type: ignore[arg-type]
+                extra_body=self.extra or None, **SAMPLING,
             )
         )
         choices = getattr(response, "choices", None)
@@ -77,7 +79,7 @@ class OpenAIChat:
         chunks = self._with_retries(
             lambda: self._client.chat.completions.create(
                 model=self.model, messages=messages, stream=True,  # type: ignore[arg-type]
-                **SAMPLING,
+                extra_body=self.extra or None, **SAMPLING,
             )
         )
         try:
