@@ -14,11 +14,17 @@ from rag.answer.base import Draft, DraftCitation
 from rag.engine import Engine, resolve_draft
 from rag.evaluation.cassettes import SCRUBBED_HEADERS
 from rag.evaluation.dataset import EvalItem
-from rag.evaluation.runner import Answerer
+from rag.evaluation.runner import Answerer, NotRecorded
 from rag.settings import Settings
 from rag.types import Answer
 
-__all__ = ["baseline_answerer", "extractive_answerer", "openai_answerer", "recorded"]
+__all__ = [
+    "baseline_answerer",
+    "extractive_answerer",
+    "openai_answerer",
+    "per_item",
+    "recorded",
+]
 
 _QUESTION_LINE = re.compile(r"(?:Question|Query):\s*(.*)")
 
@@ -78,14 +84,32 @@ def _as_answer(engine: Engine, question: str, text: str, nodes: list[Any]) -> An
     return resolve_draft(question, Draft(mapped, citations), "baseline", engine.corpus_root)
 
 
+def per_item(answerer: Answerer, folder: Path, name: str, record: bool) -> Answerer:
+    """``answerer`` with each item's HTTP replayed from (or, with ``record``, added to)
+    the cassette ``name``: recording saves after every item, so a long recording can be
+    stopped and resumed; replaying an item that was never recorded raises NotRecorded."""
+    from vcr.errors import CannotOverwriteExistingCassetteException
+
+    def answer(item: EvalItem) -> Answer:
+        if not record and not (folder / name).exists():
+            raise NotRecorded(item.id)
+        try:
+            with recorded(folder, name, record):
+                return answerer(item)
+        except CannotOverwriteExistingCassetteException as exc:
+            raise NotRecorded(item.id) from exc
+
+    return answer
+
+
 @contextmanager
 def recorded(folder: Path, name: str, record: bool) -> Iterator[Any]:
-    """Replay (or, with ``record``, re-record) the HTTP of one eval run."""
+    """Replay the HTTP of an eval run, or with ``record`` add what is not recorded yet."""
     import vcr
 
     machine = vcr.VCR(
         cassette_library_dir=str(folder),
-        record_mode="all" if record else "none",
+        record_mode="new_episodes" if record else "none",
         match_on=["method", "path", "question_turn"],
         filter_headers=list(SCRUBBED_HEADERS),
         before_record_response=_scrub,

@@ -12,7 +12,7 @@ from rag.evaluation.backends import (
     baseline_answerer,
     extractive_answerer,
     openai_answerer,
-    recorded,
+    per_item,
 )
 from rag.evaluation.dataset import load_items
 from rag.evaluation.runner import BACKENDS, Run, check_gate, run_backend, table, write_reports
@@ -41,6 +41,8 @@ def add_eval_command(commands: argparse._SubParsersAction) -> None:  # type: ign
     parser.add_argument("--out", type=Path, default=EVALS / "reports", metavar="DIR",
                         help="where the JSON and Markdown reports go")
     parser.add_argument("--top-k", type=int, default=8, metavar="N")
+    parser.add_argument("--limit", type=int, default=None, metavar="N",
+                        help="openai/baseline: only the first N questions (to record in parts)")
     parser.set_defaults(command=run_eval)
 
 
@@ -69,9 +71,9 @@ def run_eval(args: argparse.Namespace) -> int:
         answerer = (openai_answerer if backend == "openai" else baseline_answerer)(
             engine, llm_settings, args.top_k
         )
-        with recorded(cassettes, cassette, args.record):
-            run = run_backend(backend, engine, items, answerer, args.top_k)
-        run.note = "recorded"
+        run = run_backend(backend, engine, items[: args.limit],
+                          per_item(answerer, cassettes, cassette, args.record), args.top_k)
+        run.note = ", ".join(filter(None, ["recorded", run.note]))
         runs.append(run)
     print(table(runs))
     json_path, md_path = write_reports(runs, args.out, args.set.stem)

@@ -32,6 +32,7 @@ from rag.types import Answer
 __all__ = [
     "BACKENDS",
     "GateFailure",
+    "NotRecorded",
     "Run",
     "check_gate",
     "random_citer",
@@ -65,13 +66,23 @@ class GateFailure:
         return f"{self.backend}: {self.metric} {self.value:.3f} is {side} {self.limit:.3f}"
 
 
+class NotRecorded(Exception):
+    """An answerer has no recording for this item (the item is left out of the run)."""
+
+
 def run_backend(
     name: str, engine: Engine, items: list[EvalItem], answer: Answerer, top_k: int
 ) -> Run:
-    """Answer and score every item; retrieval recall@top_k from the same retriever."""
+    """Answer and score every item; retrieval recall@top_k from the same retriever.
+    Items an answerer has no recording for are left out, and the run's note says so."""
     answers, scores = [], []
+    missing = 0
     for item in items:
-        got = answer(item)
+        try:
+            got = answer(item)
+        except NotRecorded:
+            missing += 1
+            continue
         retrieved = {
             (p.source, n)
             for p in engine.retrieve(item.question, top_k)
@@ -79,7 +90,8 @@ def run_backend(
         }
         answers.append(got)
         scores.append(score_item(item, got, retrieved))
-    return Run(name, summarize(scores), scores, answers)
+    note = f"{len(items) - missing} of {len(items)} recorded" if missing else ""
+    return Run(name, summarize(scores), scores, answers, note)
 
 
 def random_citer(engine: Engine, seed: int = 0) -> Answerer:
