@@ -40,6 +40,7 @@ class ItemScore(BaseModel):
     facts: float | None = None
     token_f1: float | None = None
     retrieval_recall: float | None = None  # gold facts with a gold line in the top-k passages
+    fell_back: bool = False  # an LLM answer replaced by the extractive one
 
 
 class Summary(BaseModel):
@@ -56,6 +57,7 @@ class Summary(BaseModel):
     refusal_precision: float  # refusals that were right to refuse
     over_refusal: float  # answerable items refused
     retrieval_recall: float | None = None
+    fell_back: float = 0.0  # share of answers an LLM backend handed to the extractive one
 
 
 def cited_lines(answer: Answer) -> set[tuple[str, int]]:
@@ -69,7 +71,8 @@ def score_item(
 ) -> ItemScore:
     """Score one answer against its hand-written item."""
     score = ItemScore(
-        id=item.id, category=item.category, answerable=item.answerable, refused=answer.refused
+        id=item.id, category=item.category, answerable=item.answerable, refused=answer.refused,
+        fell_back=bool(answer.verification and answer.verification.fell_back),
     )
     if item.gold and retrieved is not None:
         score.retrieval_recall = sum(bool(g.lines() & retrieved) for g in item.gold) / len(
@@ -116,6 +119,7 @@ def summarize(scores: Sequence[ItemScore]) -> Summary:
         refusal_precision=_ratio(sum(not s.answerable for s in refused), len(refused)),
         over_refusal=_ratio(sum(s.refused for s in answerable), len(answerable)),
         retrieval_recall=_mean(retrieval) if retrieval else None,
+        fell_back=_ratio(sum(s.fell_back for s in scores), len(scores)),
     )
 
 

@@ -154,7 +154,7 @@ COLUMNS = (
     ("cit.recall", "citation_recall"), ("cit.hit", "citation_hit"),
     ("cit.prec", "citation_precision"), ("faithful", "faithfulness"), ("facts", "facts"),
     ("tokenF1", "token_f1"), ("refuse.R", "refusal_recall"), ("refuse.P", "refusal_precision"),
-    ("over-ref", "over_refusal"), ("retr@k", "retrieval_recall"),
+    ("over-ref", "over_refusal"), ("retr@k", "retrieval_recall"), ("fallback", "fell_back"),
 )
 
 
