@@ -147,7 +147,6 @@ def _resolve_focus(info: QuestionInfo, retriever: Retriever) -> QuestionInfo | N
         text=info.text,
         kind=info.kind,
         target=info.target,
-        target_word=info.target_word,
         target_phrase=info.target_phrase,
         quoted=info.quoted,
         asked=info.asked,

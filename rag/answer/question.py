@@ -89,7 +89,6 @@ class QuestionInfo:
     text: str  # the interrogative part, instructions around it removed
     kind: str
     target: str | None  # canonical noun asked about ("tank" in "how many tanks")
-    target_word: str | None  # that noun as written ("tanks")
     target_phrase: tuple[str, ...]  # the words after "how many" up to the verb
     quoted: tuple[str, ...]  # phrases the question quotes ('missing-in-action')
     asked: tuple[str, ...]  # other content words, as written: what is asked about the names
@@ -202,7 +201,6 @@ def analyze_question(question: str) -> QuestionInfo:
         text=text,
         kind=kind,
         target=canonical(target) if target else None,
-        target_word=target,
         target_phrase=phrase,
         quoted=tuple(_quoted(asked)),
         asked=tuple(dict.fromkeys(
@@ -238,9 +236,7 @@ def _interrogative_part(question: str) -> str:
 def _kind_and_target(low: str, focus: set[str]) -> tuple[str, str | None]:
     # The first question word decides: "What is he expected to do when he arrives?"
     # asks "what", not "when".
-    first = re.search(r"\b(what|which|who|whom|whose|when|where|why|how)\b", low)
-    if first:
-        low = low[first.start():]
+    low = low_from_wh(low)
     if m := re.search(r"\bhow (many|much)\b", low):
         target = _head_noun(low[m.end():], focus)
         if m.group(1) == "much" and (_MONEY_WORDS.search(low) or target is None):
