@@ -13,7 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from rag.engine import Engine
-from rag.verify import cited_sentences, sentence_support
+from tests.trust import assert_trustworthy
 
 pytestmark = [pytest.mark.server, pytest.mark.allow_hosts(["127.0.0.1"])]
 
@@ -116,19 +116,6 @@ def _ask(engine: Engine, server: _Server, stream: bool = False) -> object:
     return events[-1]
 
 
-def _assert_trustworthy(engine: Engine, answer: object) -> None:
-    from rag.types import Answer
-
-    assert isinstance(answer, Answer)
-    for citation in answer.citations:
-        path = engine.corpus_root / citation.source
-        lines = path.read_text(encoding="utf-8").split("\n")
-        assert citation.quote == "\n".join(lines[citation.start_line - 1 : citation.end_line])
-    if answer.refused:
-        assert not answer.citations
-        return
-    for sentence, quotes in cited_sentences(answer):
-        assert sentence_support(sentence, quotes).supported, sentence
 
 
 @pytest.mark.parametrize("kind", sorted(HOSTILE))
@@ -137,7 +124,7 @@ def test_hostile_completions_never_get_through(
 ) -> None:
     server.writer = HOSTILE[kind]
     answer = _ask(seeds_engine, server)
-    _assert_trustworthy(seeds_engine, answer)
+    assert_trustworthy(seeds_engine, answer)
     assert len(server.requests) == 2  # the answer and one repair round, no more
     text = getattr(answer, "text", "")
     for bad in ("5,000", "10,000", "two billion", "did not", "300", "S97"):
@@ -149,7 +136,7 @@ def test_a_well_behaved_server_passes_through_unchanged(
 ) -> None:
     server.writer = lambda ids: f"In July, Egypt bought 500 Russian T-90 tanks [{_egypt(ids)}]."
     answer = _ask(seeds_engine, server)
-    _assert_trustworthy(seeds_engine, answer)
+    assert_trustworthy(seeds_engine, answer)
     assert getattr(answer, "text", "") == "In July, Egypt bought 500 Russian T-90 tanks. [1]"
     assert len(server.requests) == 1
     assert server.requests[0]["temperature"] == 0

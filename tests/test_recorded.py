@@ -20,7 +20,7 @@ import yaml
 from rag.engine import Engine
 from rag.evaluation.cassettes import SCRUBBED_HEADERS, recorder
 from rag.types import Answer
-from rag.verify import cited_sentences, sentence_support
+from tests.trust import assert_trustworthy
 
 CASSETTES = Path(__file__).resolve().parent / "cassettes"
 QUESTIONS = [
@@ -32,15 +32,6 @@ BASE_URL = os.environ.get("OPENAI_BASE_URL") or "http://127.0.0.1:8765/v1"
 MODEL = os.environ.get("RAG_MODEL") or "smollm2-135m-instruct"
 
 
-def _trustworthy(engine: Engine, answer: Answer) -> None:
-    for citation in answer.citations:
-        lines = (engine.corpus_root / citation.source).read_text(encoding="utf-8").split("\n")
-        assert citation.quote == "\n".join(lines[citation.start_line - 1 : citation.end_line])
-    if answer.refused:
-        assert not answer.citations
-        return
-    for sentence, quotes in cited_sentences(answer):
-        assert sentence_support(sentence, quotes).supported, sentence
 
 
 @pytest.mark.parametrize("number", range(len(QUESTIONS)))
@@ -51,7 +42,7 @@ def test_recorded_answers_are_verified(seeds_engine: Engine, number: int) -> Non
         )
     assert cassette.play_count + len(cassette.data) >= 1  # the HTTP path really ran
     assert answer.verification is not None
-    _trustworthy(seeds_engine, answer)
+    assert_trustworthy(seeds_engine, answer)
 
 
 def test_recorded_stream_gives_the_same_answer(seeds_engine: Engine) -> None:
@@ -62,7 +53,7 @@ def test_recorded_stream_gives_the_same_answer(seeds_engine: Engine) -> None:
     answer = events[-1]
     assert isinstance(answer, Answer)
     assert any(isinstance(e, str) for e in events)  # tokens arrived one by one
-    _trustworthy(seeds_engine, answer)
+    assert_trustworthy(seeds_engine, answer)
 
 
 def test_cassettes_hold_no_secrets() -> None:

@@ -12,7 +12,7 @@ from typing import Any
 
 from rag.answer.base import Draft, DraftCitation
 from rag.engine import Engine, resolve_draft
-from rag.evaluation.cassettes import SCRUBBED_HEADERS
+from rag.evaluation.cassettes import recorder
 from rag.evaluation.dataset import EvalItem
 from rag.evaluation.runner import Answerer, NotRecorded
 from rag.settings import Settings
@@ -105,27 +105,11 @@ def per_item(answerer: Answerer, folder: Path, name: str, record: bool) -> Answe
 @contextmanager
 def recorded(folder: Path, name: str, record: bool) -> Iterator[Any]:
     """Replay the HTTP of an eval run, or with ``record`` add what is not recorded yet."""
-    import vcr
-
-    machine = vcr.VCR(
-        cassette_library_dir=str(folder),
-        record_mode="new_episodes" if record else "none",
-        match_on=["method", "path", "question_turn"],
-        filter_headers=list(SCRUBBED_HEADERS),
-        before_record_response=_scrub,
-        decode_compressed_response=True,
+    machine = recorder(
+        folder, "new_episodes" if record else "none", ("question_turn", _same_question_turn)
     )
-    machine.register_matcher("question_turn", _same_question_turn)
     with machine.use_cassette(name) as cassette:
         yield cassette
-
-
-def _scrub(response: dict[str, Any]) -> dict[str, Any]:
-    headers = response.get("headers", {})
-    for key in list(headers):
-        if key.lower() in SCRUBBED_HEADERS:
-            del headers[key]
-    return response
 
 
 def _same_question_turn(r1: Any, r2: Any) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -32,19 +33,25 @@ def record_mode() -> str:
     return mode
 
 
-def recorder(folder: Path) -> Any:
-    """A ``vcr.VCR`` for cassettes under ``folder``."""
+def recorder(
+    folder: Path,
+    mode: str | None = None,
+    matcher: tuple[str, Callable[[Any, Any], None]] | None = None,
+) -> Any:
+    """A ``vcr.VCR`` for cassettes under ``folder``: ``mode`` defaults to ``RAG_RECORD``,
+    requests match on method, path and ``matcher`` (default: the body less the model)."""
     import vcr
 
+    name, match = matcher or ("body_without_model", _same_body_without_model)
     machine = vcr.VCR(
         cassette_library_dir=str(folder),
-        record_mode=record_mode(),
-        match_on=["method", "path", "body_without_model"],
+        record_mode=mode or record_mode(),
+        match_on=["method", "path", name],
         filter_headers=list(SCRUBBED_HEADERS),
         before_record_response=_scrub_response,
         decode_compressed_response=True,
     )
-    machine.register_matcher("body_without_model", _same_body_without_model)
+    machine.register_matcher(name, match)
     return machine
 
 
