@@ -15,7 +15,12 @@ from typing import Any
 from rag.errors import ConfigError
 from rag.evaluation.dataset import EvalItem, GoldFact, LineRange
 
-__all__ = ["load_squad", "write_squad_corpus"]
+__all__ = ["TRAINED_ARTICLES", "load_squad", "write_squad_corpus"]
+
+# The answerability model (rag/answer/answerability.py) was trained on the questions of
+# the first twelve articles (scripts/answerability/make_pairs.py); only the questions of
+# the others measure it honestly.
+TRAINED_ARTICLES = 12
 
 
 def load_squad(path: Path) -> list[dict[str, Any]]:
@@ -28,16 +33,17 @@ def load_squad(path: Path) -> list[dict[str, Any]]:
 
 
 def write_squad_corpus(
-    articles: list[dict[str, Any]], corpus_dir: Path
+    articles: list[dict[str, Any]], corpus_dir: Path, start: int = 0
 ) -> dict[str, list[EvalItem]]:
     """Write one ``.txt`` per article under ``corpus_dir`` and return its eval items.
 
-    Returns the items of each article keyed by its file name, in file order. A file is
+    Files are numbered from ``start`` (an article's number in the whole set). Returns
+    the items of each article keyed by its file name, in file order. A file is
     rewritten only when its text differs, so an existing index stays valid.
     """
     corpus_dir.mkdir(parents=True, exist_ok=True)
     items: dict[str, list[EvalItem]] = {}
-    for number, article in enumerate(articles):
+    for number, article in enumerate(articles, start=start):
         source = f"{number:02d}_{_slug(article['title'])}.txt"
         paragraphs = [" ".join(p["context"].split()) for p in article["paragraphs"]]
         text = "\n".join(paragraphs) + "\n"

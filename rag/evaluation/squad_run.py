@@ -17,17 +17,24 @@ __all__ = ["run_squad"]
 def run_squad(
     squad_json: Path,
     workdir: Path,
-    articles: int | None = None,
+    articles: range | None = None,
     questions_per_article: int | None = None,
     top_k: int = 8,
+    asked: range | None = None,
 ) -> Run:
-    """The extractive backend over the first ``articles`` articles (all by default),
-    indexed together, with up to ``questions_per_article`` questions of each, taken
-    evenly through the article so answerable and impossible ones both appear."""
-    data = load_squad(squad_json)[: articles or None]
-    by_file = write_squad_corpus(data, workdir / "corpus")
+    """The extractive backend over the ``articles`` (all by default), indexed together,
+    with up to ``questions_per_article`` questions of each article in ``asked`` (all
+    indexed ones by default), taken evenly through the article so answerable and
+    impossible ones both appear."""
+    data = load_squad(squad_json)
+    chosen = articles if articles is not None else range(len(data))
+    by_file = write_squad_corpus(data[chosen.start : chosen.stop], workdir / "corpus",
+                                 start=chosen.start)
+    wanted = asked if asked is not None else chosen
     items = []
-    for file_items in by_file.values():
+    for number, file_items in zip(chosen, by_file.values(), strict=True):
+        if number not in wanted:
+            continue
         if questions_per_article and len(file_items) > questions_per_article:
             step = len(file_items) / questions_per_article
             file_items = [file_items[int(i * step)] for i in range(questions_per_article)]
