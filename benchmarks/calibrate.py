@@ -1,19 +1,22 @@
-"""Fit the extractive backend's scorer on the dev questions and pick its refusal threshold.
+"""Fit the extractive backend's scorer and pick its refusal threshold.
 
-    python benchmarks/calibrate.py            # fit on evals/dev.jsonl, report, do not write
+    python benchmarks/calibrate.py            # fit on evals/dataset.jsonl, report, no write
     python benchmarks/calibrate.py --write    # ... and write rag/answer/extractive_model.json
     python benchmarks/calibrate.py --squad 800  # also fit on 800 SQuAD 2.0 questions
 
-With ``--squad N`` the fit also uses N questions drawn evenly from the first eight
-articles of shared/bench/squad (one file per article, one paragraph per line, all sixteen
-articles indexed together); the last eight articles are only measured.
+With ``--squad N`` the fit also uses N questions drawn evenly from the articles of
+shared/bench/squad that the answerability model was trained on (one file per article,
+one paragraph per line, all sixteen articles indexed together); the held-out articles
+are only measured.
 
-The scorer is a logistic regression over the judge's features (rag/answer/judge.py):
-a candidate line is positive when it is one of the question's gold lines. The threshold
-is the one that maximises, on the dev set, correct answers (best candidate on a gold
+The scorer is a logistic regression over the judge's features (rag/answer/judge.py) and
+the answerability model's probability: a candidate line is positive when it is one of
+the question's gold lines. It is fitted on evals/dataset.jsonl because the answerability
+model was trained on evals/dev.jsonl (its numbers there are in-sample). The threshold is
+the one that maximises, on the fitting set, correct answers (best candidate on a gold
 line) plus correct refusals, with at most 5 % of answerable questions refused: half the
-10 % the project allows, as a margin for questions the fit has not seen. The eval and
-holdout sets are only measured, never fitted: their numbers are printed for comparison.
+10 % the project allows, as a margin for questions the fit has not seen. The holdout set
+is only measured, never fitted.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from rag.api import engine_for
 from rag.engine import Engine, resolve_draft
 from rag.evaluation.dataset import EvalItem, load_items
 from rag.evaluation.metrics import Summary, score_item, summarize
-from rag.evaluation.squad import load_squad, write_squad_corpus
+from rag.evaluation.squad import TRAINED_ARTICLES, load_squad, write_squad_corpus
 from rag.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,27 +51,33 @@ def gather(
 
 
 def choose_threshold(
-    scored: list[tuple[EvalItem, list[tuple[float, bool]]]]
-) -> tuple[float, float]:
-    """The threshold maximising correct answers + correct refusals (over-refusal capped)."""
-    answerable = sum(item.answerable for item, _ in scored)
-    best = (-1.0, 0.5)
-    for step in range(1, 100):
-        t = step / 100
-        correct = refused_ok = over = 0
-        for item, ranked in scored:
-            answers = bool(ranked) and ranked[0][0] >= t
-            if item.answerable:
-                correct += answers and ranked[0][1]
-                over += not answers
-            else:
-                refused_ok += not answers
-        if answerable and over / answerable > MAX_OVER_REFUSAL:
-            continue
-        value = (correct + refused_ok) / len(scored)
-        if value > best[0]:
-            best = (value, t)
-    return best[1], best[0]
+    scored: list[tuple[EvalItem, list[Candidate]]], weights: dict[str, float], bias: float
+) -> tuple[float, float, float]:
+    """The threshold, and the least model probability that overrides a failed check
+    (``trust_model``), that maximise correct answers + correct refusals, refusing at most
+    ``MAX_OVER_REFUSAL`` of the answerable questions that have a candidate (those with
+    none are refused whatever the thresholds: they do not count against them)."""
+    answerable = sum(item.answerable and bool(ranked) for item, ranked in scored)
+    best = (-1.0, 0.5, 0.0)
+    for trust in (0.0, *(step / 20 for step in range(1, 20))):
+        for step in range(1, 100):
+            scorer = LinearScorer(weights, bias, threshold=step / 100, trust_model=trust)
+            correct = refused_ok = over = 0
+            for item, ranked in scored:
+                answers = bool(ranked) and scorer.answers(ranked[0])
+                if item.answerable:
+                    gold = bool(ranked) and (ranked[0].passage.source,
+                                             ranked[0].passage.start_line) in item.relevant_lines()
+                    correct += answers and gold
+                    over += bool(ranked) and not answers
+                else:
+                    refused_ok += not answers
+            if answerable and over / answerable > MAX_OVER_REFUSAL:
+                continue
+            value = (correct + refused_ok) / len(scored)
+            if value > best[0]:
+                best = (value, step / 100, trust)
+    return best[1], best[2], best[0]
 
 
 def measure(engine: Engine, backend: ExtractiveBackend, items: list[EvalItem]) -> Summary:
@@ -88,11 +97,12 @@ def report(name: str, s: Summary) -> None:
 
 
 def squad_split(train: int, test: int) -> tuple[Engine, list[EvalItem], list[EvalItem]]:
-    """An engine over the SQuAD corpus, ``train`` items of articles 0-7 and ``test`` of 8-15."""
+    """An engine over the SQuAD corpus, ``train`` items of the articles the answerability
+    model was trained on and ``test`` items of the others."""
     by_file = write_squad_corpus(load_squad(SQUAD), SQUAD_DIR / "corpus")
     files = list(by_file)
-    first = [i for f in files[:8] for i in by_file[f]]
-    second = [i for f in files[8:] for i in by_file[f]]
+    first = [i for f in files[:TRAINED_ARTICLES] for i in by_file[f]]
+    second = [i for f in files[TRAINED_ARTICLES:] for i in by_file[f]]
     engine = engine_for(
         Settings.from_env(corpus=SQUAD_DIR / "corpus", index_dir=SQUAD_DIR / "index")
     )
@@ -109,19 +119,26 @@ def _evenly(items: list[EvalItem], count: int) -> list[EvalItem]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--train", type=Path, default=ROOT / "evals" / "dev.jsonl")
+    # The answerability model was trained on dev.jsonl: the scorer that weighs it is
+    # fitted on questions it never saw.
+    parser.add_argument("--train", type=Path, default=ROOT / "evals" / "dataset.jsonl")
     parser.add_argument("--l2", type=float, default=1.0)
     parser.add_argument("--write", action="store_true", help="write the fitted model")
     parser.add_argument("--asked", type=float, default=None, help="try this asked_similarity")
     parser.add_argument("--squad", type=int, default=0, help="SQuAD questions to fit on too")
     parser.add_argument("--squad-test", type=int, default=300, help="SQuAD questions to measure")
+    parser.add_argument("--reranked", type=int, default=None, help="try this shortlist size")
     args = parser.parse_args()
     engine = engine_for(Settings.from_env(corpus=ROOT / "seeds"))
     train = load_items(args.train)
     params = ExtractiveParams()
     if args.asked is not None:
         params = replace(params, asked_similarity=args.asked)
-    backend = ExtractiveBackend(params)
+    if args.reranked is not None:
+        params = replace(params, reranked=args.reranked)
+    # The fit sees every candidate with its answerability probability, not only the
+    # shortlist the current weights would pick; answers are measured as they run.
+    backend = ExtractiveBackend(replace(params, reranked=10_000))
     gathered = gather(engine, backend, train)
     squad_engine, squad_train, squad_test = (None, [], [])
     if args.squad or args.squad_test:
@@ -137,25 +154,23 @@ def main() -> None:
     fitted = LinearScorer(weights=weights, bias=bias, threshold=0.5)
     scored = []
     for item, candidates in gathered:
-        gold = item.relevant_lines()
-        ranked = sorted(
-            ((fitted.score(c.features), (c.passage.source, c.passage.start_line) in gold)
-             for c in candidates),
-            key=lambda r: -r[0],
-        )
-        scored.append((item, ranked))
-    threshold, value = choose_threshold(scored)
-    scorer = LinearScorer(weights=weights, bias=bias, threshold=threshold)
+        for c in candidates:
+            c.score = fitted.score(c.features)
+        scored.append((item, sorted(candidates, key=lambda c: -c.score)))
+    threshold, trust, value = choose_threshold(scored, weights, bias)
+    scorer = LinearScorer(weights=weights, bias=bias, threshold=threshold, trust_model=trust)
     print(f"fitted on {args.train.name} and {len(squad_train)} SQuAD questions: "
           f"{len(gathered)} questions, {len(rows)} candidates, "
-          f"{sum(labels)} positive; threshold {threshold:.2f} (train accuracy {value:.2f})")
+          f"{sum(labels)} positive; threshold {threshold:.2f}, trust_model {trust:.2f} "
+          f"(train accuracy {value:.2f})")
     for name, weight in weights.items():
         print(f"  {name:>12} {weight:+.3f}")
     print(f"  {'bias':>12} {bias:+.3f}")
-    tuned = ExtractiveBackend(params, scorer=scorer)
+    tuned = ExtractiveBackend(params, scorer=scorer, answerability=backend.answerability)
     header = "set          hit   prec  recall facts  refuse over   faith"
     print(header)
-    for path in (args.train, ROOT / "evals" / "dataset.jsonl", ROOT / "evals" / "holdout.jsonl"):
+    sets = (args.train, *(ROOT / "evals" / f"{n}.jsonl" for n in ("dev", "dataset", "holdout")))
+    for path in dict.fromkeys(p.resolve() for p in sets):
         if not path.exists():
             continue
         report(path.stem, measure(engine, tuned, load_items(path)))

@@ -2,13 +2,14 @@
 answer the question, each with its line; refuses when none does. Offline, deterministic.
 
 Each retrieved sentence, and each whole line of several sentences, goes through the
-judge (``judge.py``): hard checks reject what cannot be an answer (a figure about
-another country, a sentence without the asked kind of answer), features describe the
-rest, and a logistic scorer (``scorer.py``, fitted on the hand-written dev questions by
-``benchmarks/calibrate.py``) gives each the probability that it answers. Below the
-calibrated threshold the backend refuses. Otherwise it quotes the best sentence, with
-sentences of other files that report the same fact; when they give different figures
-the answer says so.
+judge (``judge.py``): checks note what looks unable to answer (a figure about another
+country, a sentence without the asked kind of answer) and features describe the fit. A
+logistic scorer (``scorer.py``, fitted by ``benchmarks/calibrate.py`` on hand-written
+questions) ranks them; the best are read by the answerability model
+(``answerability.py``) and scored again with its probability, the probability that the
+passage answers. Below the calibrated threshold the backend refuses. Otherwise it quotes
+the best sentence, with sentences of other files that report the same fact; when they
+give different figures the answer says so.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rag.answer.answerability import AnswerabilityModel, packaged_model
 from rag.answer.base import Draft, DraftCitation
 from rag.answer.judge import Candidate, Judge
 from rag.answer.lexicon import WordVectors
@@ -45,16 +47,21 @@ class ExtractiveParams:
     same_fact: float = 0.8  # cosine above which two sentences say the same thing
     same_topic: float = 0.5  # cosine above which two figures answer the same question
     max_sentences: int = 3
+    reranked: int = 20  # best candidates (by the other features) the answerability model reads
 
 
 class ExtractiveBackend:
     name = "extractive"
 
     def __init__(
-        self, params: ExtractiveParams | None = None, scorer: LinearScorer | None = None
+        self,
+        params: ExtractiveParams | None = None,
+        scorer: LinearScorer | None = None,
+        answerability: AnswerabilityModel | None = None,
     ) -> None:
         self.params = params or ExtractiveParams()
         self.scorer = scorer or LinearScorer.load()
+        self.answerability = answerability or packaged_model()
         self._lexicons: dict[int, WordVectors] = {}
 
     def answer(self, question: str, retriever: Retriever, top_k: int) -> Draft:
@@ -64,7 +71,7 @@ class ExtractiveBackend:
         notes = []
         for part in split_question(question):
             candidates = self.candidates(part, retriever, top_k)
-            if not candidates or candidates[0].score < self.scorer.threshold:
+            if not candidates or not self.scorer.answers(candidates[0]):
                 continue
             info = analyze_question(part)
             picked = [c for c in self._select(info, candidates, retriever)
@@ -77,7 +84,12 @@ class ExtractiveBackend:
         return _compose(chosen, notes)
 
     def candidates(self, question: str, retriever: Retriever, top_k: int) -> list[Candidate]:
-        """Every passage that passes the judge, scored, best first (one per line)."""
+        """The best passages that pass the judge, scored, best first (one per line).
+
+        Two stages: every passing passage is scored on the judge's features; the best
+        ``params.reranked`` of them are read by the answerability model and scored again
+        with its probability as one more feature; the rest are dropped. Only then is
+        each line's best kept, so the model can prefer another sentence of a line."""
         info = _resolve_focus(analyze_question(question), retriever)
         if info is None:
             return []
@@ -95,10 +107,16 @@ class ExtractiveBackend:
             if p.start_line == p.end_line
             and len(retriever.line_sentences(p.source, p.start_line)) > 1
         ]
+        passing = found
+        for candidate in passing:
+            candidate.score = self.scorer.score(candidate.features)
+        shortlist = sorted(passing, key=lambda c: -c.score)[: self.params.reranked]
+        probabilities = self.answerability.probabilities(
+            question, [c.passage.text for c in shortlist]
+        )
         best: dict[tuple[str, int], Candidate] = {}
-        for candidate in found:
-            if isinstance(candidate, str):
-                continue
+        for candidate, probability in zip(shortlist, probabilities, strict=True):
+            candidate.features["answerable"] = float(probability)
             candidate.score = self.scorer.score(candidate.features)
             key = (candidate.passage.source, candidate.passage.start_line)
             if key not in best or candidate.score > best[key].score:

@@ -1,7 +1,7 @@
 """Whether a retrieved passage can answer a question, and how well it fits.
 
-Two layers. Hard checks reject a passage that cannot be the answer whatever its score
-(each returns the reason, which the eval harness and debugging print):
+Two layers. Checks say why a passage looks unable to answer (the reason is kept on the
+candidate, for the eval harness and debugging):
 * it must name the question's names, or have them in the lines just before it, with at
   most one left to elsewhere in its document (the "Vostok-2022" of "the exercises");
 * it must contain any phrase the question quotes, and not list an "X alone" among others;
@@ -11,14 +11,18 @@ Two layers. Hard checks reject a passage that cannot be the answer whatever its 
   in the clause of the subject (India's 450 does not answer for Algeria), counting the
   asked thing ("50,000 soldiers" for "troops");
 * for a name: hold a name the question does not (a person's when a person is asked).
-Soft features then describe how well a passing passage fits; ``scorer.py`` weighs them.
+Features then describe how well the passage fits, a failed check among them
+(``off_subject``, ``off_kind``): a check is evidence, not a verdict, because on questions
+nobody tuned the checks on they threw away right answers (a paraphrase that names its
+subject differently, a reason given without a causal word), which the answerability
+model reads correctly. ``scorer.py`` weighs it all.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from rag.answer.lexicon import WordVectors
 from rag.answer.question import (
@@ -44,7 +48,14 @@ VALUED = (NUMBER, MONEY, DATE, DURATION)
 FEATURES = (
     "dense", "coverage", "asked_exact", "asked_near", "asked_worst", "asked_unknown",
     "names_here", "typed", "well_placed", "headline", "whole_line", "length",
+    "off_subject", "off_kind",  # a check failed: the subject's names, the asked kind
+    "answerable",  # set by the backend: the answerability model's probability
 )
+# Rejections for what the passage is about; the others are for what kind of answer it holds.
+OFF_SUBJECT = frozenset({
+    "does not name what the question names", "lacks the quoted phrase",
+    "names the subject only among others", "lacks the question's subject",
+})
 # Words that give a reason; a "why" question is not answered by a sentence without one.
 _CAUSAL = re.compile(
     r"\b(because|due to|as a result|so that|in order to|thanks to|owing to|amid|caus\w*|"
@@ -74,7 +85,7 @@ class Candidate:
     antecedent: Passage | None = None  # the earlier sentence that names "he" or "she"
     score: float = 0.0
     whole_line: bool = False
-    extra: dict[str, str] = field(default_factory=dict)
+    rejected: str | None = None  # the check it failed, if any
 
 
 class Judge:
@@ -99,28 +110,21 @@ class Judge:
         unknown = [w for w in info.asked if w not in self._asked]
         self._unknown = len(unknown) / len(info.asked) if info.asked else 0.0
 
-    def __call__(self, passage: Passage, whole_line: bool = False) -> Candidate | str:
-        """The passage as a candidate answer, or why it cannot be one."""
+    def __call__(self, passage: Passage, whole_line: bool = False) -> Candidate:
+        """The passage as a candidate answer, with ``rejected`` saying why it cannot be
+        one if a check fails (the scorer sees that as a feature, not a verdict)."""
         info = self.info
         text_words = words(passage.text)
         have = term_set(text_words)
         names = {t for t in info.focus if not t.replace(".", "").isdigit()}
-        if not self._names_present(names - have, passage):
-            return "does not name what the question names"
-        if any(not _contains(passage.text, q) for q in info.quoted):
-            return "lacks the quoted phrase"
-        if any(_listed_with_others(passage.text, term) for term in info.exclusive):
-            return "names the subject only among others"
-        if info.kind in VALUED and not self._subject_present(passage, have):
-            return "lacks the question's subject"
-        if info.kind == REASON and not _CAUSAL.search(passage.text):
-            return "gives no reason"
+        rejected = self._check(passage, have, names)
         slot, antecedent = None, None
-        if info.kind in TYPED:
+        if rejected is None and info.kind in TYPED:
             found = self._slot(passage, text_words, have)
             if isinstance(found, str):
-                return found
-            slot, antecedent = found
+                rejected = found
+            else:
+                slot, antecedent = found
         content = [w for w in text_words if w not in STOPWORDS and not w[0].isdigit()]
         weights = self._asked_weight
         near, worst = self._alignment(content, have)
@@ -139,8 +143,26 @@ class Judge:
             "headline": 1.0 if passage.start_line == 1 else 0.0,
             "whole_line": 1.0 if whole_line else 0.0,
             "length": math.log1p(len(content)),
+            "off_subject": 1.0 if rejected in OFF_SUBJECT else 0.0,
+            "off_kind": 1.0 if rejected is not None and rejected not in OFF_SUBJECT else 0.0,
         }
-        return Candidate(passage, features, slot, antecedent, whole_line=whole_line)
+        return Candidate(passage, features, slot, antecedent, whole_line=whole_line,
+                         rejected=rejected)
+
+    def _check(self, passage: Passage, have: set[str], names: set[str]) -> str | None:
+        """Why the passage cannot answer for what it names or lacks, or None."""
+        info = self.info
+        if not self._names_present(names - have, passage):
+            return "does not name what the question names"
+        if any(not _contains(passage.text, q) for q in info.quoted):
+            return "lacks the quoted phrase"
+        if any(_listed_with_others(passage.text, term) for term in info.exclusive):
+            return "names the subject only among others"
+        if info.kind in VALUED and not self._subject_present(passage, have):
+            return "lacks the question's subject"
+        if info.kind == REASON and not _CAUSAL.search(passage.text):
+            return "gives no reason"
+        return None
 
     def _alignment(self, content: list[str], have: set[str]) -> tuple[float, float]:
         """How well the sentence covers the asked words: the IDF-weighted mean of each

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from rag.answer.judge import FEATURES
+from rag.answer.judge import FEATURES, Candidate
 
 __all__ = ["LinearScorer", "fit_logistic"]
 
@@ -32,6 +32,15 @@ class LinearScorer:
     bias: float
     threshold: float  # least probability of the best candidate to answer at all
     keep_within: float = 0.15  # further sentences kept if this close to the best
+    # A best candidate that failed a check answers only if the answerability model gives
+    # it at least this probability (0: a failed check never refuses on its own).
+    trust_model: float = 0.0
+
+    def answers(self, best: Candidate) -> bool:
+        """Whether the best candidate is good enough to answer with."""
+        if best.score < self.threshold:
+            return False
+        return best.rejected is None or best.features.get("answerable", 0.0) >= self.trust_model
 
     def score(self, features: Mapping[str, float]) -> float:
         z = self.bias + sum(self.weights.get(k, 0.0) * v for k, v in features.items())
@@ -49,6 +58,7 @@ class LinearScorer:
             bias=float(data["bias"]),
             threshold=float(data["threshold"]),
             keep_within=float(data.get("keep_within", 0.15)),
+            trust_model=float(data.get("trust_model", 0.0)),
         )
 
     def save(self, path: Path, note: str = "") -> None:

@@ -1,0 +1,77 @@
+"""Does a passage state the answer to a question? A small cross-encoder's probability.
+
+The model (``rag/_model/answerability.onnx``, int8) is all-MiniLM-L6-v2 fine-tuned here
+by ``scripts/answerability/`` on SQuAD 2.0 question/sentence pairs: a sentence is
+positive when it holds an annotated answer; the negatives include, for questions written
+to be unanswerable, the sentence holding the annotators' plausible answer, which speaks
+of the asked thing without giving it. That is the distinction word-overlap features
+cannot draw ("Algeria bought T-90 tanks" does not say how many), so the extractive
+backend uses the probability as one more feature of a candidate. Offline: onnxruntime
+and the packaged tokenizer, nothing else.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from rag.embeddings import minilm_tokenizer, onnx_session
+
+__all__ = ["AnswerabilityModel", "packaged_model"]
+
+MODEL_FILE = "answerability.onnx"
+MAX_TOKENS = 96  # as trained (scripts/answerability/train.py)
+
+
+class AnswerabilityModel:
+    """Scores (question, passage) pairs; loads the model on first use."""
+
+    def __init__(self, model_path: Path | None = None, threads: int | None = None) -> None:
+        self.model_path = model_path
+        self.threads = threads
+        self._loaded: tuple[Any, Any] | None = None
+        self._lock = threading.Lock()
+
+    def probabilities(
+        self, question: str, passages: Sequence[str]
+    ) -> npt.NDArray[np.float64]:
+        """For each passage, the probability that it states the answer to ``question``."""
+        if not passages:
+            return np.zeros(0)
+        session, tokenizer = self._load()
+        encodings = tokenizer.encode_batch([(question, p) for p in passages])
+        feeds = {
+            "input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
+            "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
+            "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64),
+        }
+        logits = np.asarray(session.run(None, feeds)[0], dtype=np.float64)
+        result: npt.NDArray[np.float64] = 1.0 / (1.0 + np.exp(-np.clip(logits, -40, 40)))
+        return result
+
+    def _load(self) -> tuple[Any, Any]:
+        with self._lock:
+            if self._loaded is None:
+                if self.model_path is not None:
+                    session = onnx_session(self.model_path, self.threads)
+                else:
+                    # A real file for onnxruntime, also from a zipped install.
+                    packaged = resources.files("rag._model") / MODEL_FILE
+                    with resources.as_file(packaged) as path:
+                        session = onnx_session(path, self.threads)
+                self._loaded = (session, minilm_tokenizer(MAX_TOKENS))
+            return self._loaded
+
+
+@cache
+def packaged_model() -> AnswerabilityModel:
+    """The packaged model, one per process: it is read-only, and loading it takes a
+    moment that every engine need not pay again."""
+    return AnswerabilityModel()

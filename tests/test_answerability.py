@@ -1,0 +1,85 @@
+"""The answerability model: packaged with rag, run offline, and able to tell a sentence
+that answers from one that only speaks of the asked thing."""
+
+from __future__ import annotations
+
+import hashlib
+from importlib import resources
+
+import pytest
+
+from rag.answer.answerability import MODEL_FILE, packaged_model
+from rag.answer.extractive import ExtractiveBackend, ExtractiveParams
+from rag.engine import Engine
+
+# (question, a seeds sentence that answers it, seeds sentences on the same subject that
+# do not). Written for this test; none of them is in the model's training data (SQuAD).
+CASES = [
+    (
+        "How many T-90 tanks did Egypt buy in July?",
+        "In July, Egypt bought 500 Russian T-90 tanks.",
+        ["India has also bought 450, with Algeria another purchaser",
+         "Before and after: a Russian T-90 tank is obliterated by a Ukrainian rocket."],
+    ),
+    (
+        "Who stood on stage with Putin at the arms expo?",
+        "Putin stands with Russian defence minister Sergei Shoigu on stage in Moscow this "
+        "afternoon",
+        ["Putin is pictured speaking at Patriot Congress and Exhibition Centre outside "
+         "Moscow today"],
+    ),
+    (
+        "Where was Putin pictured speaking?",
+        "Putin is pictured speaking at Patriot Congress and Exhibition Centre outside "
+        "Moscow today",
+        ["Putin (pictured today) used the speech to pitch Russian arms to a number of "
+         "concerned allies"],
+    ),
+]
+
+
+@pytest.mark.parametrize(("question", "answer", "others"), CASES)
+def test_the_answer_outscores_sentences_on_its_subject(
+    question: str, answer: str, others: list[str]
+) -> None:
+    # A ranking, not a calibrated probability (a "who" answer can score 0.12 and a
+    # "where" non-answer 0.76): the scorer fitted on hand-written questions sets the scale.
+    probabilities = packaged_model().probabilities(question, [answer, *others])
+    assert all(p < probabilities[0] for p in probabilities[1:])
+
+
+def test_no_sentence_answers_what_the_documents_do_not_say() -> None:
+    # The seeds say Algeria bought T-90 tanks, never how many.
+    probabilities = packaged_model().probabilities(
+        "How many T-90 tanks did Algeria buy?",
+        ["In July, Egypt bought 500 Russian T-90 tanks.",
+         "India has also bought 450, with Algeria another purchaser"],
+    )
+    assert (probabilities < 0.5).all()
+
+
+def test_probabilities_are_one_per_passage_and_bounded() -> None:
+    model = packaged_model()
+    assert model.probabilities("Who?", []).shape == (0,)
+    got = model.probabilities("Who heads Rostec?", ["Sergei Chemezov heads Rostec.", "No."])
+    assert got.shape == (2,)
+    assert ((got >= 0) & (got <= 1)).all()
+
+
+def test_the_notice_records_the_packaged_model() -> None:
+    model = resources.files("rag._model").joinpath(MODEL_FILE).read_bytes()
+    notice = resources.files("rag._model").joinpath("NOTICE.md").read_text("utf-8")
+    assert hashlib.sha256(model).hexdigest() in notice
+
+
+def test_candidates_are_the_shortlist_rescored_with_the_probability(
+    seeds_engine: Engine,
+) -> None:
+    backend = ExtractiveBackend(ExtractiveParams(reranked=3))  # of about forty candidates
+    found = backend.candidates(
+        "How many T-90 tanks did Egypt buy in July?", seeds_engine.retriever(), 8
+    )
+    assert 0 < len(found) <= 3
+    assert all(0.0 <= c.features["answerable"] <= 1.0 for c in found)
+    assert [c.score for c in found] == sorted((c.score for c in found), reverse=True)
+    assert found[0].score == backend.scorer.score(found[0].features)
