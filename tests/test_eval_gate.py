@@ -1,12 +1,15 @@
 """The eval gate CI runs: the extractive backend clears evals/thresholds.json on the eval
-set, and a deliberately broken backend (random retrieved lines, never refusing) does not."""
+set, and a deliberately broken backend (random retrieved lines, never refusing) does not;
+``rag eval --gate`` replays the recorded backends offline and gates them too."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
+from rag.cli import main
 from rag.engine import Engine
 from rag.evaluation.backends import extractive_answerer
 from rag.evaluation.dataset import load_items
@@ -38,3 +41,16 @@ def test_the_gate_reads_lower_is_better_for_over_refusal(extractive_run: Run) ->
     (failure,) = check_gate([extractive_run], strict)
     assert failure.metric == "over_refusal"
     assert "above" in str(failure)
+
+
+def test_rag_eval_replays_every_backend_offline_and_clears_the_gate(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["eval", "--gate", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "gate: every metric at or above its threshold" in out
+    report = json.loads((tmp_path / "dataset.json").read_text(encoding="utf-8"))
+    assert set(report) == {"extractive", "openai", "baseline"}
+    # Every question was answered from the recordings: none left out as unrecorded.
+    assert all(len(run["items"]) == len(ITEMS) for run in report.values())
+    assert set(THRESHOLDS) >= {"extractive", "openai"}
