@@ -28,6 +28,9 @@ __all__ = ["AnswerabilityModel", "packaged_model"]
 
 MODEL_FILE = "answerability.onnx"
 MAX_TOKENS = 96  # as trained (scripts/answerability/train.py)
+BATCH = 8
+FEEDS = (("input_ids", "ids"), ("attention_mask", "attention_mask"),
+         ("token_type_ids", "type_ids"))
 
 
 class AnswerabilityModel:
@@ -47,12 +50,18 @@ class AnswerabilityModel:
             return np.zeros(0)
         session, tokenizer = self._load()
         encodings = tokenizer.encode_batch([(question, p) for p in passages])
-        feeds = {
-            "input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
-            "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
-            "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64),
-        }
-        logits = np.asarray(session.run(None, feeds)[0], dtype=np.float64)
+        # Short sentences and long whole lines mix: batches of similar length pad less.
+        order = sorted(range(len(encodings)), key=lambda i: sum(encodings[i].attention_mask))
+        logits = np.empty(len(encodings))
+        for begin in range(0, len(order), BATCH):
+            batch = order[begin : begin + BATCH]
+            width = max(sum(encodings[i].attention_mask) for i in batch)
+            feeds = {
+                name: np.array([getattr(encodings[i], attr)[:width] for i in batch],
+                               dtype=np.int64)
+                for name, attr in FEEDS
+            }
+            logits[batch] = np.asarray(session.run(None, feeds)[0], dtype=np.float64)
         result: npt.NDArray[np.float64] = 1.0 / (1.0 + np.exp(-np.clip(logits, -40, 40)))
         return result
 
