@@ -83,3 +83,19 @@ def test_candidates_are_the_shortlist_rescored_with_the_probability(
     assert all(0.0 <= c.features["answerable"] <= 1.0 for c in found)
     assert [c.score for c in found] == sorted((c.score for c in found), reverse=True)
     assert found[0].score == backend.scorer.score(found[0].features)
+
+
+def test_a_passage_scores_the_same_alone_or_among_others() -> None:
+    # int8 activations are quantised per run: scored in one batch, a pair's probability
+    # moved with its neighbours' (and changed answers). Each pair now runs alone.
+    question = "How many T-90 tanks did Egypt buy in July?"
+    answer = "In July, Egypt bought 500 Russian T-90 tanks."
+    long_line = (
+        "Before and after: a Russian T-90 tank is obliterated by a Ukrainian rocket. In "
+        "July, Egypt bought 500 of the armoured vehicles. India has also bought 450, with "
+        "Algeria another purchaser"
+    )
+    model = packaged_model()
+    alone = model.probabilities(question, [answer])[0]
+    among = model.probabilities(question, [long_line, answer, "Putin spoke."])[1]
+    assert alone == among

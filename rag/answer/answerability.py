@@ -28,7 +28,6 @@ __all__ = ["AnswerabilityModel", "packaged_model"]
 
 MODEL_FILE = "answerability.onnx"
 MAX_TOKENS = 96  # as trained (scripts/answerability/train.py)
-BATCH = 8
 FEEDS = (("input_ids", "ids"), ("attention_mask", "attention_mask"),
          ("token_type_ids", "type_ids"))
 
@@ -50,18 +49,15 @@ class AnswerabilityModel:
             return np.zeros(0)
         session, tokenizer = self._load()
         encodings = tokenizer.encode_batch([(question, p) for p in passages])
-        # Short sentences and long whole lines mix: batches of similar length pad less.
-        order = sorted(range(len(encodings)), key=lambda i: sum(encodings[i].attention_mask))
+        # One pair per run: the int8 model quantises its activations with scales taken
+        # from the whole batch, so a pair scored beside others would get a probability
+        # that depends on them (and on their padding). Alone, it gets its own.
         logits = np.empty(len(encodings))
-        for begin in range(0, len(order), BATCH):
-            batch = order[begin : begin + BATCH]
-            width = max(sum(encodings[i].attention_mask) for i in batch)
-            feeds = {
-                name: np.array([getattr(encodings[i], attr)[:width] for i in batch],
-                               dtype=np.int64)
-                for name, attr in FEEDS
-            }
-            logits[batch] = np.asarray(session.run(None, feeds)[0], dtype=np.float64)
+        for i, encoding in enumerate(encodings):
+            width = sum(encoding.attention_mask)
+            feeds = {name: np.array([getattr(encoding, attr)[:width]], dtype=np.int64)
+                     for name, attr in FEEDS}
+            logits[i] = float(np.asarray(session.run(None, feeds)[0]).reshape(-1)[0])
         result: npt.NDArray[np.float64] = 1.0 / (1.0 + np.exp(-np.clip(logits, -40, 40)))
         return result
 

@@ -139,6 +139,8 @@ class ExtractiveBackend:
                 break
             if other.score < max(self.scorer.threshold, best.score - self.scorer.keep_within):
                 break
+            if not self.scorer.answers(other):
+                continue  # failed a check and the model does not vouch for it
             similarity = _similarity(retriever, other, chosen)
             if info.kind in (NUMBER, MONEY) and similarity >= self.params.same_topic:
                 # Another figure for the same thing (a conflict), or the same figure
