@@ -57,19 +57,24 @@ def choose_threshold(
     (``trust_model``), that maximise correct answers + correct refusals, refusing at most
     ``MAX_OVER_REFUSAL`` of the answerable questions that have a candidate (those with
     none are refused whatever the thresholds: they do not count against them)."""
-    answerable = sum(item.answerable and bool(ranked) for item, ranked in scored)
+    # Each question's best candidate (None if it has none) and whether it is on a gold line.
+    tops = [
+        (item, ranked[0] if ranked else None,
+         bool(ranked) and (ranked[0].passage.source, ranked[0].passage.start_line)
+         in item.relevant_lines())
+        for item, ranked in scored
+    ]
+    answerable = sum(item.answerable and top is not None for item, top, _ in tops)
     best = (-1.0, 0.5, 0.0)
     for trust in (0.0, *(step / 20 for step in range(1, 20))):
         for step in range(1, 100):
             scorer = LinearScorer(weights, bias, threshold=step / 100, trust_model=trust)
             correct = refused_ok = over = 0
-            for item, ranked in scored:
-                answers = bool(ranked) and scorer.answers(ranked[0])
+            for item, top, gold in tops:
+                answers = top is not None and scorer.answers(top)
                 if item.answerable:
-                    gold = bool(ranked) and (ranked[0].passage.source,
-                                             ranked[0].passage.start_line) in item.relevant_lines()
                     correct += answers and gold
-                    over += bool(ranked) and not answers
+                    over += top is not None and not answers
                 else:
                     refused_ok += not answers
             if answerable and over / answerable > MAX_OVER_REFUSAL:

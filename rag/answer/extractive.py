@@ -84,12 +84,13 @@ class ExtractiveBackend:
         return _compose(chosen, notes)
 
     def candidates(self, question: str, retriever: Retriever, top_k: int) -> list[Candidate]:
-        """The best passages that pass the judge, scored, best first (one per line).
+        """The best retrieved passages, judged and scored, best first (one per line).
 
-        Two stages: every passing passage is scored on the judge's features; the best
-        ``params.reranked`` of them are read by the answerability model and scored again
-        with its probability as one more feature; the rest are dropped. Only then is
-        each line's best kept, so the model can prefer another sentence of a line."""
+        Two stages: every passage is scored on the judge's features (a failed check among
+        them); the best ``params.reranked`` are read by the answerability model and
+        scored again with its probability as one more feature; the rest are dropped.
+        Only then is each line's best kept, so the model can prefer another sentence of
+        a line."""
         info = _resolve_focus(analyze_question(question), retriever)
         if info is None:
             return []
@@ -107,10 +108,9 @@ class ExtractiveBackend:
             if p.start_line == p.end_line
             and len(retriever.line_sentences(p.source, p.start_line)) > 1
         ]
-        passing = found
-        for candidate in passing:
+        for candidate in found:
             candidate.score = self.scorer.score(candidate.features)
-        shortlist = sorted(passing, key=lambda c: -c.score)[: self.params.reranked]
+        shortlist = sorted(found, key=lambda c: -c.score)[: self.params.reranked]
         probabilities = self.answerability.probabilities(
             question, [c.passage.text for c in shortlist]
         )
