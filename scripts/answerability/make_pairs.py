@@ -1,6 +1,6 @@
 """Build (question, passage, label) pairs from SQuAD 2.0 for the answerability model.
 
-    python scripts/answerability/make_pairs.py OUT_DIR [--seeds evals/dev.jsonl]
+    python scripts/answerability/make_pairs.py OUT_DIR [--seeds evals/dev.jsonl evals/train.jsonl]
 
 A pair is positive when the passage holds an annotated answer to the question. The
 passages are cut the way rag cuts a corpus (``rag.chunking.sentence_spans`` over the
@@ -17,8 +17,8 @@ Articles before ``rag.evaluation.squad.TRAINED_ARTICLES`` go to ``train.jsonl``;
 rest, never trained on, to ``valid.jsonl`` (and they stay the honest part of the SQuAD
 benchmark).
 
-``--seeds FILE`` adds ``seeds.jsonl``: pairs from a question set about seeds/ (the dev
-set, ``evals/dev.jsonl``; never the eval or holdout sets), so the model also sees news
+``--seeds FILE...`` adds ``seeds.jsonl``: pairs from question sets about seeds/
+(``evals/dev.jsonl`` and ``evals/train.jsonl``; never the eval or holdout sets), so the model also sees news
 text. Each question's passages are the 30 sentences rag retrieves for it: a sentence of a
 gold line is positive when it holds one of the required facts (or is its line's only
 sentence); other sentences of gold lines are left out as unclear; every other retrieved
@@ -113,7 +113,7 @@ def pairs_for_article(article: dict[str, Any], number: int) -> list[dict[str, An
     return rows
 
 
-def seed_pairs(questions: Path) -> list[dict[str, Any]]:
+def seed_pairs(question_files: list[Path]) -> list[dict[str, Any]]:
     from rag.api import engine_for
     from rag.evaluation.dataset import load_items
     from rag.settings import Settings
@@ -122,7 +122,7 @@ def seed_pairs(questions: Path) -> list[dict[str, Any]]:
     engine.build()
     retriever = engine.retriever()
     rows: list[dict[str, Any]] = []
-    for item in load_items(questions):
+    for item in (i for path in question_files for i in load_items(path)):
         gold = item.relevant_lines()
         alternatives = [a.lower() for fact in item.facts for a in fact]
         base = {"question": item.question, "qid": item.id, "article": -1}
@@ -150,7 +150,7 @@ def write(rows: list[dict[str, Any]], path: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", type=Path)
-    parser.add_argument("--seeds", type=Path, help="a question set about seeds/ to add")
+    parser.add_argument("--seeds", type=Path, nargs="+", help="question sets about seeds/ to add")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     articles = load_squad(SQUAD)
