@@ -12,9 +12,10 @@ are only measured.
 The scorer is a logistic regression over the judge's features (rag/answer/judge.py) and
 the answerability model's probability: a candidate line is positive when it is one of
 the question's gold lines. It is fitted on evals/dataset.jsonl because the answerability
-model was trained on evals/dev.jsonl (its numbers there are in-sample). The threshold is
-the one that maximises, on the fitting set, correct answers (best candidate on a gold
-line) plus correct refusals, with at most 5 % of answerable questions refused: half the
+model was trained on evals/dev.jsonl and evals/train.jsonl (its numbers there are
+in-sample). The refusal settings (a threshold on the score; the least model probability
+to answer at all, and to answer despite a failed check) are the ones that maximise, on
+the fitting set, correct answers (best candidate on a gold line) plus correct refusals, with at most 5 % of answerable questions refused: half the
 10 % the project allows, as a margin for questions the fit has not seen.
 
 The blind sets (holdout.jsonl, holdout2.jsonl) are measured only with ``--blind``: every
@@ -60,11 +61,13 @@ def gather(
 
 def choose_threshold(
     scored: list[tuple[EvalItem, list[Candidate]]], weights: dict[str, float], bias: float
-) -> tuple[float, float, float]:
-    """The threshold, and the least model probability that overrides a failed check
-    (``trust_model``), that maximise correct answers + correct refusals, refusing at most
-    ``MAX_OVER_REFUSAL`` of the answerable questions that have a candidate (those with
-    none are refused whatever the thresholds: they do not count against them)."""
+) -> tuple[LinearScorer, float]:
+    """The scorer whose refusal settings (the threshold on its score, the least model
+    probability that overrides a failed check, ``trust_model``, and the least model
+    probability to answer at all, ``min_model``) maximise correct answers + correct
+    refusals, refusing at most ``MAX_OVER_REFUSAL`` of the answerable questions that have
+    a candidate (those with none are refused whatever the settings: they do not count
+    against them); and that value. Ties go to the lowest settings, tried first."""
     # Each question's best candidate (None if it has none) and whether it is on a gold line.
     tops = [
         (item, ranked[0] if ranked else None,
@@ -73,24 +76,29 @@ def choose_threshold(
         for item, ranked in scored
     ]
     answerable = sum(item.answerable and top is not None for item, top, _ in tops)
-    best = (-1.0, 0.5, 0.0)
-    for trust in (0.0, *(step / 20 for step in range(1, 20))):
-        for step in range(1, 100):
-            scorer = LinearScorer(weights, bias, threshold=step / 100, trust_model=trust)
-            correct = refused_ok = over = 0
-            for item, top, gold in tops:
-                answers = top is not None and scorer.answers(top)
-                if item.answerable:
-                    correct += answers and gold
-                    over += top is not None and not answers
-                else:
-                    refused_ok += not answers
-            if answerable and over / answerable > MAX_OVER_REFUSAL:
-                continue
-            value = (correct + refused_ok) / len(scored)
-            if value > best[0]:
-                best = (value, step / 100, trust)
-    return best[1], best[2], best[0]
+    grid = (0.0, *(step / 20 for step in range(1, 20)))
+    best = (LinearScorer(weights, bias, threshold=0.5), -1.0)
+    for min_model in grid:
+        for trust in grid:
+            if 0 < trust <= min_model:
+                continue  # the same rule as trust 0
+            for step in range(1, 100):
+                scorer = LinearScorer(weights, bias, threshold=step / 100, trust_model=trust,
+                                      min_model=min_model)
+                correct = refused_ok = over = 0
+                for item, top, gold in tops:
+                    answers = top is not None and scorer.answers(top)
+                    if item.answerable:
+                        correct += answers and gold
+                        over += top is not None and not answers
+                    else:
+                        refused_ok += not answers
+                if answerable and over / answerable > MAX_OVER_REFUSAL:
+                    break  # a higher threshold refuses more still
+                value = (correct + refused_ok) / len(scored)
+                if value > best[1]:
+                    best = (scorer, value)
+    return best
 
 
 def measure(engine: Engine, backend: ExtractiveBackend, items: list[EvalItem]) -> Summary:
@@ -185,11 +193,11 @@ def main() -> None:
         for c in candidates:
             c.score = fitted.score(c.features)
         scored.append((item, sorted(candidates, key=lambda c: -c.score)))
-    threshold, trust, value = choose_threshold(scored, weights, bias)
-    scorer = LinearScorer(weights=weights, bias=bias, threshold=threshold, trust_model=trust)
+    scorer, value = choose_threshold(scored, weights, bias)
     print(f"fitted on {args.train.name} and {len(squad_train)} SQuAD questions: "
           f"{len(gathered)} questions, {len(rows)} candidates, "
-          f"{sum(labels)} positive; threshold {threshold:.2f}, trust_model {trust:.2f} "
+          f"{sum(labels)} positive; threshold {scorer.threshold:.2f}, trust_model "
+          f"{scorer.trust_model:.2f}, min_model {scorer.min_model:.2f} "
           f"(train accuracy {value:.2f})")
     for name, weight in weights.items():
         print(f"  {name:>12} {weight:+.3f}")

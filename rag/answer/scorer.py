@@ -35,12 +35,17 @@ class LinearScorer:
     # A best candidate that failed a check answers only if the answerability model gives
     # it at least this probability (0: a failed check never refuses on its own).
     trust_model: float = 0.0
+    # Least answerability probability of any candidate that answers, checks passed or not.
+    min_model: float = 0.0
 
     def answers(self, best: Candidate) -> bool:
         """Whether the best candidate is good enough to answer with."""
         if best.score < self.threshold:
             return False
-        return best.rejected is None or best.features.get("answerable", 0.0) >= self.trust_model
+        probability = best.features.get("answerable", 0.0)
+        if probability < self.min_model:
+            return False
+        return best.rejected is None or probability >= self.trust_model
 
     def score(self, features: Mapping[str, float]) -> float:
         z = self.bias + sum(self.weights.get(k, 0.0) * v for k, v in features.items())
@@ -59,6 +64,7 @@ class LinearScorer:
             threshold=float(data["threshold"]),
             keep_within=float(data.get("keep_within", 0.15)),
             trust_model=float(data.get("trust_model", 0.0)),
+            min_model=float(data.get("min_model", 0.0)),
         )
 
     def save(self, path: Path, note: str = "") -> None:
