@@ -25,6 +25,14 @@ import re
 from dataclasses import dataclass
 
 from rag.answer.lexicon import WordVectors
+from rag.answer.placement import (
+    after_locative,
+    in_subject_clauses,
+    listed_with_others,
+    names_fitting,
+    person_like,
+    well_placed,
+)
 from rag.answer.question import (
     DATE,
     DURATION,
@@ -36,7 +44,7 @@ from rag.answer.question import (
     canonical,
     term_set,
 )
-from rag.answer.slots import Slot, clauses, find_slots, unit_words
+from rag.answer.slots import Slot, find_slots, unit_words
 from rag.retrieval import Retriever
 from rag.text import STOPWORDS, words
 from rag.types import Passage
@@ -63,17 +71,6 @@ _CAUSAL = re.compile(
     r"(?:sanction\w*|punish\w*|blam\w*|criticiz\w*|criticis\w*) for|for the|"
     r"could make|would make|makes? it)\b", re.IGNORECASE)
 _NEAR_WORD = 0.45  # word similarity below which two words are taken as unrelated
-_LOCATIVE = {"in", "at", "near", "outside", "to", "from", "into", "inside", "across", "around",
-             "towards", "toward", "via", "on", "off", "within", "through"}
-_TITLES = {"minister", "president", "leader", "spokesperson", "spokesman", "head", "chief",
-           "lawmaker", "chair", "secretary-general", "general", "director", "official",
-           "prime", "king", "queen", "mr", "mrs", "ms", "dr", "senator", "governor"}
-_NOT_PERSON = {"forum", "centre", "center", "congress", "agency", "institute", "exhibition",
-               "council", "committee", "ministry", "union", "republic", "republics", "sea",
-               "times", "news", "energy", "international", "economic", "peace", "research",
-               "act", "states", "party", "army", "navy", "forces", "group", "bank", "company",
-               "university", "court", "media", "station", "plant", "war", "day", "north",
-               "south", "east", "west"}
 _PRONOUN = re.compile(r"\b(he|she|He|She)\b")
 
 
@@ -138,7 +135,7 @@ class Judge:
             "asked_unknown": self._unknown,
             "names_here": len(names & have) / len(names) if names else 1.0,
             "typed": 1.0 if slot is not None else 0.0,
-            "well_placed": 1.0 if slot is not None and _well_placed(passage.text, slot, info)
+            "well_placed": 1.0 if slot is not None and well_placed(passage.text, slot, info)
             else 0.0,
             "headline": 1.0 if passage.start_line == 1 else 0.0,
             "whole_line": 1.0 if whole_line else 0.0,
@@ -156,7 +153,7 @@ class Judge:
             return "does not name what the question names"
         if any(not _contains(passage.text, q) for q in info.quoted):
             return "lacks the quoted phrase"
-        if any(_listed_with_others(passage.text, term) for term in info.exclusive):
+        if any(listed_with_others(passage.text, term) for term in info.exclusive):
             return "names the subject only among others"
         if info.kind in VALUED and not self._subject_present(passage, have):
             return "lacks the question's subject"
@@ -197,16 +194,16 @@ class Judge:
             return "says nothing of what is asked"
         slots = find_slots(passage.text, info.kind, frozenset(info.focus))
         if info.kind == NAME:
-            slots = _names_fitting(passage.text, slots, info)
+            slots = names_fitting(passage.text, slots, info)
             if info.place:
-                slots = [s for s in slots if _after_locative(passage.text, s)]
+                slots = [s for s in slots if after_locative(passage.text, s)]
             if not slots and info.person and _PRONOUN.search(passage.text):
                 found = _antecedent(passage, self.retriever, info)
                 if found is not None:
                     return found[1], found[0]
         else:
             named = set(info.subject or info.focus) & have
-            slots = _in_subject_clauses(passage.text, slots, named)
+            slots = in_subject_clauses(passage.text, slots, named)
             if info.target_phrase:
                 slots = [s for s in slots if self._counts(passage.text, s)]
         if not slots:
@@ -252,12 +249,6 @@ class Judge:
         return self.lexicon.best(wanted, units) >= self.unit_similarity
 
 
-def _after_locative(sentence: str, slot: Slot) -> bool:
-    """Whether a name follows "in", "at", "near"...: "where" is answered by a place."""
-    before = words(sentence[max(0, slot.start - 25) : slot.start])[-3:]
-    return any(w in _LOCATIVE for w in before)
-
-
 def _share(weights: dict[str, float], found: set[str]) -> float:
     total = sum(weights.values())
     return sum(weights[w] for w in found) / total if total else 0.0
@@ -269,60 +260,6 @@ def _contains(text: str, phrase: str) -> bool:
     return all(w in have for w in wanted)
 
 
-def _listed_with_others(sentence: str, term: str) -> bool:
-    """Whether ``term`` is one name in a list ("India, China and Egypt")."""
-    for match in re.finditer(r"[A-Z][\w’'-]*(?:(?:,\s*|\s+and\s+)[A-Z][\w’'-]*)+", sentence):
-        if term in {canonical(w) for w in words(match.group(0))}:
-            return True
-    return False
-
-
-def _in_subject_clauses(sentence: str, slots: list[Slot], named: set[str]) -> list[Slot]:
-    """Slots in a clause that names one of the question's names, when there is one."""
-    names = {t for t in named if not t.replace(".", "").isdigit()}
-    spans = clauses(sentence)
-    if not names or len(spans) < 2:
-        return slots
-    subject = [(a, b) for a, b in spans if term_set(words(sentence[a:b])) & names]
-    return [s for s in slots if any(a <= s.start < b for a, b in subject)]
-
-
-def _names_fitting(sentence: str, slots: list[Slot], info: QuestionInfo) -> list[Slot]:
-    """Name slots that fit: people when a person is asked, near the asked noun if present."""
-    if info.person:
-        slots = [s for s in slots if _person_like(sentence, s)]
-    near = [s for s in slots if _near_target(sentence, s, info)]
-    return near if near else ([] if _target_positions(sentence, info) else slots)
-
-
-def _target_positions(sentence: str, info: QuestionInfo) -> list[int]:
-    if not info.target:
-        return []
-    return [
-        m.start() for m in re.finditer(r"[\w’'-]+", sentence)
-        if canonical(m.group(0)) == info.target
-    ]
-
-
-def _near_target(sentence: str, slot: Slot, info: QuestionInfo) -> bool:
-    return any(abs(slot.start - at) <= 60 for at in _target_positions(sentence, info))
-
-
-def _well_placed(sentence: str, slot: Slot, info: QuestionInfo) -> bool:
-    before = words(sentence[max(0, slot.start - 30) : slot.start])
-    return _near_target(sentence, slot, info) or (bool(before) and before[-1] in _TITLES)
-
-
-def _person_like(sentence: str, slot: Slot) -> bool:
-    parts = slot.text.split()
-    if any(part.lower().strip("’'") in _NOT_PERSON for part in parts):
-        return False
-    if len(parts) >= 2:
-        return True
-    before = words(sentence[max(0, slot.start - 30) : slot.start])
-    return bool(before) and before[-1] in _TITLES
-
-
 def _antecedent(
     passage: Passage, retriever: Retriever, info: QuestionInfo
 ) -> tuple[Passage, Slot] | None:
@@ -331,7 +268,7 @@ def _antecedent(
         for text in reversed(retriever.line_sentences(passage.source, line)):
             slots = [
                 s for s in find_slots(text, NAME, frozenset(info.focus))
-                if _person_like(text, s)
+                if person_like(text, s)
             ]
             if slots:
                 earlier = Passage(source=passage.source, start_line=line, end_line=line,

@@ -1,0 +1,92 @@
+"""Where an answer sits in its sentence, relative to what the question asks: near the
+asked noun ("the *spokesman*, Dmitry Peskov"), after a preposition of place for "where",
+in the clause that names the question's subject, a person's name and not an agency's.
+Pure functions of the sentence, a slot (``slots.py``) and the parsed question."""
+
+from __future__ import annotations
+
+import re
+
+from rag.answer.question import QuestionInfo, canonical, term_set
+from rag.answer.slots import Slot, clauses
+from rag.text import words
+
+__all__ = [
+    "after_locative", "in_subject_clauses", "listed_with_others", "names_fitting",
+    "near_target", "person_like", "target_positions", "well_placed",
+]
+
+# Prepositions of place: a name after one answers "where".
+LOCATIVE = {"in", "at", "near", "outside", "to", "from", "into", "inside", "across", "around",
+            "towards", "toward", "via", "on", "off", "within", "through"}
+# Words before a person's name ("President Putin", "the spokesman, Dmitry Peskov").
+TITLES = {"minister", "president", "leader", "spokesperson", "spokesman", "head", "chief",
+          "lawmaker", "chair", "secretary-general", "general", "director", "official",
+          "prime", "king", "queen", "mr", "mrs", "ms", "dr", "senator", "governor"}
+# Words that make a capitalised name an organisation, a place or a thing.
+NOT_PERSON = {"forum", "centre", "center", "congress", "agency", "institute", "exhibition",
+              "council", "committee", "ministry", "union", "republic", "republics", "sea",
+              "times", "news", "energy", "international", "economic", "peace", "research",
+              "act", "states", "party", "army", "navy", "forces", "group", "bank", "company",
+              "university", "court", "media", "station", "plant", "war", "day", "north",
+              "south", "east", "west"}
+
+
+def after_locative(sentence: str, slot: Slot) -> bool:
+    """Whether a name follows "in", "at", "near"...: "where" is answered by a place."""
+    before = words(sentence[max(0, slot.start - 25) : slot.start])[-3:]
+    return any(w in LOCATIVE for w in before)
+
+
+def listed_with_others(sentence: str, term: str) -> bool:
+    """Whether ``term`` is one name in a list ("India, China and Egypt")."""
+    for match in re.finditer(r"[A-Z][\w’'-]*(?:(?:,\s*|\s+and\s+)[A-Z][\w’'-]*)+", sentence):
+        if term in {canonical(w) for w in words(match.group(0))}:
+            return True
+    return False
+
+
+def in_subject_clauses(sentence: str, slots: list[Slot], named: set[str]) -> list[Slot]:
+    """Slots in a clause that names one of the question's names, when there is one."""
+    names = {t for t in named if not t.replace(".", "").isdigit()}
+    spans = clauses(sentence)
+    if not names or len(spans) < 2:
+        return slots
+    subject = [(a, b) for a, b in spans if term_set(words(sentence[a:b])) & names]
+    return [s for s in slots if any(a <= s.start < b for a, b in subject)]
+
+
+def names_fitting(sentence: str, slots: list[Slot], info: QuestionInfo) -> list[Slot]:
+    """Name slots that fit: people when a person is asked, near the asked noun if present."""
+    if info.person:
+        slots = [s for s in slots if person_like(sentence, s)]
+    near = [s for s in slots if near_target(sentence, s, info)]
+    return near if near else ([] if target_positions(sentence, info) else slots)
+
+
+def target_positions(sentence: str, info: QuestionInfo) -> list[int]:
+    if not info.target:
+        return []
+    return [
+        m.start() for m in re.finditer(r"[\w’'-]+", sentence)
+        if canonical(m.group(0)) == info.target
+    ]
+
+
+def near_target(sentence: str, slot: Slot, info: QuestionInfo) -> bool:
+    return any(abs(slot.start - at) <= 60 for at in target_positions(sentence, info))
+
+
+def well_placed(sentence: str, slot: Slot, info: QuestionInfo) -> bool:
+    before = words(sentence[max(0, slot.start - 30) : slot.start])
+    return near_target(sentence, slot, info) or (bool(before) and before[-1] in TITLES)
+
+
+def person_like(sentence: str, slot: Slot) -> bool:
+    parts = slot.text.split()
+    if any(part.lower().strip("’'") in NOT_PERSON for part in parts):
+        return False
+    if len(parts) >= 2:
+        return True
+    before = words(sentence[max(0, slot.start - 30) : slot.start])
+    return bool(before) and before[-1] in TITLES
