@@ -12,8 +12,10 @@ and the packaged tokenizer, nothing else.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -33,13 +35,18 @@ FEEDS = (("input_ids", "ids"), ("attention_mask", "attention_mask"),
 
 
 class AnswerabilityModel:
-    """Scores (question, passage) pairs; loads the model on first use."""
+    """Scores (question, passage) pairs; loads the model on first use.
 
-    def __init__(self, model_path: Path | None = None, threads: int | None = None) -> None:
+    Pairs are scored one per run (see ``probabilities``), and a run of one short pair
+    cannot keep several cores busy, so ``workers`` runs go side by side, each on one
+    thread (default: one per core, at most 4)."""
+
+    def __init__(self, model_path: Path | None = None, workers: int | None = None) -> None:
         self.model_path = model_path
-        self.threads = threads
+        self.workers = workers or min(4, os.cpu_count() or 1)
         self._loaded: tuple[Any, Any] | None = None
         self._lock = threading.Lock()
+        self._pool: ThreadPoolExecutor | None = None
 
     def probabilities(
         self, question: str, passages: Sequence[str]
@@ -52,12 +59,16 @@ class AnswerabilityModel:
         # One pair per run: the int8 model quantises its activations with scales taken
         # from the whole batch, so a pair scored beside others would get a probability
         # that depends on them (and on their padding). Alone, it gets its own.
-        logits = np.empty(len(encodings))
-        for i, encoding in enumerate(encodings):
+        def logit(encoding: Any) -> float:
             width = sum(encoding.attention_mask)
             feeds = {name: np.array([getattr(encoding, attr)[:width]], dtype=np.int64)
                      for name, attr in FEEDS}
-            logits[i] = float(np.asarray(session.run(None, feeds)[0]).reshape(-1)[0])
+            return float(np.asarray(session.run(None, feeds)[0]).reshape(-1)[0])
+
+        if self._pool is None or len(encodings) == 1:
+            logits = np.array([logit(e) for e in encodings])
+        else:
+            logits = np.array(list(self._pool.map(logit, encodings)))
         result: npt.NDArray[np.float64] = 1.0 / (1.0 + np.exp(-np.clip(logits, -40, 40)))
         return result
 
@@ -65,13 +76,15 @@ class AnswerabilityModel:
         with self._lock:
             if self._loaded is None:
                 if self.model_path is not None:
-                    session = onnx_session(self.model_path, self.threads)
+                    session = onnx_session(self.model_path, threads=1)
                 else:
                     # A real file for onnxruntime, also from a zipped install.
                     packaged = resources.files("rag._model") / MODEL_FILE
                     with resources.as_file(packaged) as path:
-                        session = onnx_session(path, self.threads)
+                        session = onnx_session(path, threads=1)
                 self._loaded = (session, minilm_tokenizer(MAX_TOKENS))
+                if self.workers > 1:  # onnxruntime's run() may be called from threads
+                    self._pool = ThreadPoolExecutor(self.workers, "rag-answerability")
             return self._loaded
 
 
