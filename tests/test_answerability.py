@@ -8,12 +8,15 @@ from importlib import resources
 
 import pytest
 
-from rag.answer.answerability import MODEL_FILE, packaged_model
+from rag.answer.answerability import MODEL_FILE, AnswerabilityModel, packaged_model
 from rag.answer.extractive import ExtractiveBackend, ExtractiveParams
 from rag.engine import Engine
 
 # (question, a seeds sentence that answers it, seeds sentences on the same subject that
-# do not). Written for this test; none of them is in the model's training data (SQuAD).
+# do not). Written for this test. The sentences are seeds text, which the model read in
+# training (the questions of evals/dev.jsonl and evals/train.jsonl): these tests pin the
+# packaged model's behaviour; how it does on questions nobody trained on is measured on
+# the holdout sets (benchmarks/calibrate.py --blind).
 CASES = [
     (
         "How many T-90 tanks did Egypt buy in July?",
@@ -99,3 +102,11 @@ def test_a_passage_scores_the_same_alone_or_among_others() -> None:
     alone = model.probabilities(question, [answer])[0]
     among = model.probabilities(question, [long_line, answer, "Putin spoke."])[1]
     assert alone == among
+
+
+def test_parallel_runs_give_each_pair_its_own_probability() -> None:
+    question = "Who stood on stage with Putin at the arms expo?"
+    passages = [case[1] for case in CASES] + [o for case in CASES for o in case[2]]
+    one = AnswerabilityModel(workers=1).probabilities(question, passages)
+    three = AnswerabilityModel(workers=3).probabilities(question, passages)
+    assert one.tolist() == three.tolist()
