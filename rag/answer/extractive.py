@@ -47,7 +47,7 @@ class ExtractiveParams:
     same_fact: float = 0.8  # cosine above which two sentences say the same thing
     same_topic: float = 0.5  # cosine above which two figures answer the same question
     max_sentences: int = 3
-    reranked: int = 20  # best candidates (by the other features) the answerability model reads
+    reranked: int = 8  # best candidates (by the other features) the answerability model reads
 
 
 class ExtractiveBackend:
