@@ -18,11 +18,11 @@ rest, never trained on, to ``valid.jsonl`` (and they stay the honest part of the
 benchmark).
 
 ``--seeds FILE...`` adds ``seeds.jsonl``: pairs from question sets about seeds/
-(``evals/dev.jsonl`` and ``evals/train.jsonl``; never the eval or holdout sets), so the model also sees news
-text. Each question's passages are the 30 sentences rag retrieves for it: a sentence of a
-gold line is positive when it holds one of the required facts (or is its line's only
-sentence); other sentences of gold lines are left out as unclear; every other retrieved
-sentence is negative, all of them for an unanswerable question.
+(``evals/dev.jsonl`` and ``evals/train.jsonl``; never the eval or holdout sets), so the
+model also sees news text. Each question's passages are the 30 sentences rag retrieves
+for it: a sentence of a gold line is positive when it holds one of the required facts (or
+is its line's only sentence); other sentences of gold lines are left out as unclear;
+every other retrieved sentence is negative, all of them for an unanswerable question.
 """
 
 from __future__ import annotations
