@@ -132,6 +132,24 @@ def test_unanswerable_question_is_refused_without_citations(seeds_engine: Engine
     assert "[1]" not in answer.text
 
 
+@pytest.mark.parametrize(
+    "question",
+    [
+        # The seeds say Algeria bought T-90 tanks, and give India's and Egypt's counts in
+        # the same lines, never Algeria's: the issue's own example of a question whose
+        # subject the documents mention without the asked fact.
+        "How many T-90 tanks did Algeria buy?",
+        "How many T-90 tanks has Algeria purchased from Russia?",
+    ],
+)
+def test_a_figure_the_documents_do_not_give_is_refused(
+    seeds_engine: Engine, question: str
+) -> None:
+    answer = seeds_engine.ask(question)
+    assert answer.refused, answer.text
+    assert answer.citations == []
+
+
 def test_a_refused_answer_cannot_carry_citations() -> None:
     citation = Citation(source="a.txt", start_line=1, end_line=1, quote="x")
     with pytest.raises(pydantic.ValidationError, match="refused"):

@@ -29,6 +29,7 @@ SCORER = LinearScorer({"answerable": 1.0}, 0.0, threshold=0.3, trust_model=0.8,
         (0.5, 0.1, None, False),  # the model says no answer is there
         (0.5, 0.5, "off_kind", False),  # a failed check the model does not vouch for
         (0.5, 0.85, "off_kind", True),  # ... and one it does
+        (0.9, 0.99, "holds no number for the question", False),  # no figure, no answer
     ],
 )
 def test_answers_applies_each_rule(

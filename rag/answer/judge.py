@@ -49,7 +49,7 @@ from rag.retrieval import Retriever
 from rag.text import STOPWORDS, words
 from rag.types import Passage
 
-__all__ = ["FEATURES", "Candidate", "Judge"]
+__all__ = ["FEATURES", "NO_FIGURE", "Candidate", "Judge"]
 
 TYPED = (NUMBER, MONEY, DATE, DURATION, NAME)
 VALUED = (NUMBER, MONEY, DATE, DURATION)
@@ -64,6 +64,11 @@ OFF_SUBJECT = frozenset({
     "does not name what the question names", "lacks the quoted phrase",
     "names the subject only among others", "lacks the question's subject",
 })
+# Rejections that no model probability overrides: a question asking for a figure or a
+# date is not answered by a sentence that holds none for it, whatever else the sentence
+# says. The model reads "India has purchased more than 450 and Algeria has also bought
+# T-90 tanks" as answering how many Algeria bought (0.83); the clause check does not.
+NO_FIGURE = frozenset(f"holds no {kind} for the question" for kind in VALUED)
 # Words that give a reason; a "why" question is not answered by a sentence without one.
 _CAUSAL = re.compile(
     r"\b(because|due to|as a result|so that|in order to|thanks to|owing to|amid|caus\w*|"

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from rag.answer.judge import FEATURES, Candidate
+from rag.answer.judge import FEATURES, NO_FIGURE, Candidate
 
 __all__ = ["LinearScorer", "fit_logistic"]
 
@@ -39,11 +39,13 @@ class LinearScorer:
     min_model: float = 0.0
 
     def answers(self, best: Candidate) -> bool:
-        """Whether the best candidate is good enough to answer with."""
+        """Whether the best candidate is good enough to answer with. A failed check is
+        overridden by a model probability of at least ``trust_model``, except that a
+        figure question is never answered by a sentence with no figure for it."""
         if best.score < self.threshold:
             return False
         probability = best.features.get("answerable", 0.0)
-        if probability < self.min_model:
+        if probability < self.min_model or best.rejected in NO_FIGURE:
             return False
         return best.rejected is None or probability >= self.trust_model
 
