@@ -41,6 +41,12 @@ _MONTHS = (
 _DATE = re.compile(
     rf"\b(?:(?:{_MONTHS})(?:\s+\d{{1,2}})?(?:,?\s+\d{{4}})?|\d{{1,2}}\s+(?:{_MONTHS})|"
     r"(?:1[5-9]|20)\d\d(?:s)?|(?:early|mid|late)[- ]\d0s|\d0s|"
+    # An earlier year needs a word of time before it and no noun after it: "in 1041,"
+    # is a date, "1200 soldiers" a number.
+    r"(?:in|by|since|until|till|from|after|before|around|circa|c\.)\s+1?\d{3}(?!\s+[a-z])|"
+    r"(?:\d{1,2}(?:st|nd|rd|th)|first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|"
+    r"tenth|eleventh|twelfth|thirteenth|fourteenth|fifteenth|sixteenth|seventeenth|"
+    r"eighteenth|nineteenth|twentieth|twenty-first)[- ]centur(?:y|ies)|"
     r"monday|tuesday|wednesday|thursday|friday|saturday|sunday|today|yesterday|tomorrow|"
     r"(?:last|next|this|earlier this|later this)\s+(?:week|month|year|afternoon|morning|"
     r"summer|spring|autumn|winter)|in recent (?:days|weeks|months|years))\b",
