@@ -45,8 +45,9 @@ CASES = [
 def test_the_answer_outscores_sentences_on_its_subject(
     question: str, answer: str, others: list[str]
 ) -> None:
-    # A ranking, not a calibrated probability (a "who" answer can score 0.12 and a
-    # "where" non-answer 0.76): the scorer fitted on hand-written questions sets the scale.
+    # A ranking, not a calibrated probability (session 2's model gave a "who" answer 0.12
+    # and a "where" non-answer 0.76): the scorer fitted on hand-written questions sets the
+    # scale.
     probabilities = packaged_model().probabilities(question, [answer, *others])
     assert all(p < probabilities[0] for p in probabilities[1:])
 

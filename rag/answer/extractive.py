@@ -7,9 +7,11 @@ country, a sentence without the asked kind of answer) and features describe the 
 logistic scorer (``scorer.py``, fitted by ``benchmarks/calibrate.py`` on hand-written
 questions) ranks them; the best are read by the answerability model
 (``answerability.py``) and scored again with its probability, the probability that the
-passage answers. Below the calibrated threshold the backend refuses. Otherwise it quotes
-the best sentence, with sentences of other files that report the same fact; when they
-give different figures the answer says so.
+passage answers. When the best candidate does not pass the scorer's refusal rules
+(``LinearScorer.answers``: its calibrated threshold, the model's say over a failed check,
+a figure question without a figure) the backend refuses. Otherwise it quotes the best
+sentence, with sentences of other files that report the same fact; when they give
+different figures the answer says so.
 """
 
 from __future__ import annotations

@@ -68,7 +68,8 @@ OFF_SUBJECT = frozenset({
 # date is not answered by a sentence that holds none for it, whatever else the sentence
 # says. The model reads "India has purchased more than 450 and Algeria has also bought
 # T-90 tanks" as answering how many Algeria bought (0.83); the clause check does not.
-NO_FIGURE = frozenset(f"holds no {kind} for the question" for kind in VALUED)
+_NO_SLOT = "holds no {} for the question"  # the rejection of a sentence without the asked kind
+NO_FIGURE = frozenset(_NO_SLOT.format(kind) for kind in VALUED)
 # Words that give a reason; a "why" question is not answered by a sentence without one.
 _CAUSAL = re.compile(
     r"\b(because|due to|as a result|so that|in order to|thanks to|owing to|amid|caus\w*|"
@@ -212,7 +213,7 @@ class Judge:
             if info.target_phrase:
                 slots = [s for s in slots if self._counts(passage.text, s)]
         if not slots:
-            return f"holds no {info.kind} for the question"
+            return _NO_SLOT.format(info.kind)
         return slots[0], None
 
     def _subject_present(self, passage: Passage, have: set[str]) -> bool:
