@@ -19,6 +19,10 @@ from rag.answer.slots import clauses, find_slots
         ("A technology invented in the 12th century.", ["12th century"]),
         ("Recorded in Medieval Latin, 9th century.", ["9th century"]),
         ("Russia sent 1200 soldiers in 1200 trucks.", []),
+        # Times of day, for "what time" questions.
+        ("The parade starts at 5 pm and the fireworks at 21:30.", ["5 pm", "21:30"]),
+        ("Doors open at 9 a.m. sharp, and close at noon.", ["9 a.m", "noon"]),
+        ("He scored 5 points in 30 minutes.", []),
     ],
 )
 def test_dates(sentence: str, dates: list[str]) -> None:

@@ -47,6 +47,8 @@ _DATE = re.compile(
     r"(?:\d{1,2}(?:st|nd|rd|th)|first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|"
     r"tenth|eleventh|twelfth|thirteenth|fourteenth|fifteenth|sixteenth|seventeenth|"
     r"eighteenth|nineteenth|twentieth|twenty-first)[- ]centur(?:y|ies)|"
+    # Times of day answer "what time" and "when": "at 5 pm", "14:30", "noon".
+    r"\d{1,2}(?:[:.]\d\d)?\s*(?:[ap]\.m|am|pm)|\d{1,2}:\d\d|noon|midnight|"
     r"monday|tuesday|wednesday|thursday|friday|saturday|sunday|today|yesterday|tomorrow|"
     r"(?:last|next|this|earlier this|later this)\s+(?:week|month|year|afternoon|morning|"
     r"summer|spring|autumn|winter)|in recent (?:days|weeks|months|years))\b",
