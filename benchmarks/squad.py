@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from rag.evaluation.runner import table, write_reports
-from rag.evaluation.squad import TRAINED_ARTICLES
+from rag.evaluation.squad import TRAINED_ARTICLES, load_squad
 from rag.evaluation.squad_run import run_squad
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,8 +35,8 @@ def main() -> None:
     args = parser.parse_args()
     started = time.perf_counter()
     workdir = ROOT / ".rag" / "squad-bench"
-    everything = range(16)
-    held_out = range(TRAINED_ARTICLES, 16)
+    everything = range(len(load_squad(SQUAD)))  # every article is indexed
+    held_out = range(TRAINED_ARTICLES, everything.stop)
     run = run_squad(SQUAD, workdir, everything, args.per_article, asked=held_out)
     run.note = f"articles {held_out.start}-{held_out.stop - 1}, held out: {run.summary.items} q"
     runs = [run]
