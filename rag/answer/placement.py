@@ -12,7 +12,7 @@ from rag.answer.slots import Slot, clauses
 from rag.text import words
 
 __all__ = [
-    "after_locative", "in_subject_clauses", "listed_with_others", "names_fitting",
+    "after_locative", "after_title", "in_subject_clauses", "listed_with_others", "names_fitting",
     "near_target", "person_like", "target_positions", "well_placed",
 ]
 
@@ -78,15 +78,17 @@ def near_target(sentence: str, slot: Slot, info: QuestionInfo) -> bool:
 
 
 def well_placed(sentence: str, slot: Slot, info: QuestionInfo) -> bool:
-    before = words(sentence[max(0, slot.start - 30) : slot.start])
-    return near_target(sentence, slot, info) or (bool(before) and before[-1] in TITLES)
+    return near_target(sentence, slot, info) or after_title(sentence, slot)
 
 
 def person_like(sentence: str, slot: Slot) -> bool:
     parts = slot.text.split()
     if any(part.lower().strip("’'") in NOT_PERSON for part in parts):
         return False
-    if len(parts) >= 2:
-        return True
+    return len(parts) >= 2 or after_title(sentence, slot)
+
+
+def after_title(sentence: str, slot: Slot) -> bool:
+    """Whether the word just before the slot is a title: "President Putin"."""
     before = words(sentence[max(0, slot.start - 30) : slot.start])
     return bool(before) and before[-1] in TITLES
