@@ -14,33 +14,21 @@ lines it was cut from.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from rag.corpus import Document
+from rag.language.sentences import sentence_spans
 from rag.tokens import TokenCounter, count_tokens
 
 __all__ = [
     "DEFAULT_CHUNK_TOKENS",
     "Piece",
     "line_windows",
-    "sentence_spans",
     "sentence_units",
 ]
 
 DEFAULT_CHUNK_TOKENS = 96
-
-# Words after which a period does not end a sentence.
-_ABBREVIATIONS = frozenset(
-    """mr mrs ms dr st gen col lt sgt capt gov sen rep prof jr sr vs etc no nos inc ltd co
-    corp jan feb mar apr jun jul aug sep sept oct nov dec approx est fig dept univ""".split()
-)
-_ROMAN = frozenset("i ii iii iv v vi vii viii ix x xi xii".split())
-# A candidate boundary: terminal punctuation, optional closing quotes/brackets, whitespace.
-_BOUNDARY = re.compile(r"[.!?…]+[\"'”’)\]]*\s+")
-_OPENERS = "\"'“‘([•"
-
 
 @dataclass(frozen=True)
 class Piece:
@@ -51,22 +39,6 @@ class Piece:
     end_line: int
     text: str
     index: int  # position of this piece among its document's pieces of the same kind
-
-
-def sentence_spans(line: str) -> list[tuple[int, int]]:
-    """Character spans of the sentences of ``line``, leading/trailing blanks excluded."""
-    spans: list[tuple[int, int]] = []
-    start = _skip_space(line, 0)
-    for match in _BOUNDARY.finditer(line):
-        end = match.end()
-        if end >= len(line) or not _ends_sentence(line, match.start(), end):
-            continue
-        spans.append((start, len(line[:end].rstrip())))
-        start = end
-    tail_end = len(line.rstrip())
-    if start < tail_end:
-        spans.append((start, tail_end))
-    return _merge_tiny(spans, line)
 
 
 def sentence_units(doc: Document) -> list[Piece]:
@@ -148,42 +120,3 @@ def _sentence_groups(line: str, max_tokens: int, counter: TokenCounter) -> list[
     if current is not None:
         groups.append(current)
     return [line[start:end] for start, end in groups]
-
-
-def _ends_sentence(line: str, punct_at: int, next_at: int) -> bool:
-    following = line[next_at]
-    if following in _OPENERS:
-        following = line[next_at + 1 : next_at + 2] or " "
-    if not (following.isupper() or (following.isdigit() and line[punct_at] != ".")):
-        return False
-    if line[punct_at] != ".":
-        return True
-    word = re.search(r"([\w.]+)$", line[:punct_at])
-    if word is None:
-        return True
-    token = word.group(1)
-    bare = token.lower().rstrip(".")
-    if bare in _ABBREVIATIONS:
-        return False
-    if len(bare) == 1 and bare.isalpha():  # an initial: "V. Putin"
-        return False
-    if "." in bare:  # "U.S." or "e.g."
-        return False
-    return not (bare in _ROMAN and token.isupper())
-
-
-def _merge_tiny(spans: list[tuple[int, int]], line: str) -> list[tuple[int, int]]:
-    """Join a fragment of fewer than three word characters onto the sentence before it."""
-    merged: list[tuple[int, int]] = []
-    for start, end in spans:
-        if merged and len(re.findall(r"\w", line[start:end])) < 3:
-            merged[-1] = (merged[-1][0], end)
-        else:
-            merged.append((start, end))
-    return merged
-
-
-def _skip_space(text: str, at: int) -> int:
-    while at < len(text) and text[at].isspace():
-        at += 1
-    return at

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from rag.answer.base import AnswerBackend, Draft
 from rag.answer.llm import LLMBackend, SentenceChecked, Token
+from rag.answer.vocabulary import NEWS
 from rag.corpus import quote_lines, scan_corpus
 from rag.embeddings import MiniLMEmbedder
 from rag.errors import CitationError, QuestionError
@@ -58,7 +59,7 @@ class Engine:
                 self._retriever = None
             stamp = _file_stamp(self.store.manifest_path)
             if self._retriever is None or stamp != self._manifest_stamp:
-                self._retriever = Retriever(self.store, manifest, self.embedder)
+                self._retriever = Retriever(self.store, manifest, self.embedder, NEWS)
                 self._manifest_stamp = stamp
             return self._retriever
 

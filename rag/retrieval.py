@@ -17,8 +17,8 @@ import numpy as np
 import numpy.typing as npt
 
 from rag.embeddings import MiniLMEmbedder
+from rag.language.words import BASE, Vocabulary, terms, words
 from rag.store import LEVELS, IndexStore, Manifest, Records
-from rag.text import terms, words
 from rag.types import Passage
 
 __all__ = ["RRF_K", "Retriever", "fuse_rankings"]
@@ -44,7 +44,7 @@ class _Level:
 
 @dataclass
 class _Stats:
-    """Word statistics of the sentence records, in canonical forms (see question.py)."""
+    """Word statistics of the sentence records, in the forms of the retriever's vocabulary."""
 
     vocabulary: set[str]
     doc_freq: dict[str, int]
@@ -54,16 +54,14 @@ class _Stats:
     documents: dict[str, set[str]] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, records: Records) -> _Stats:
-        from rag.answer.question import term_set
-
+    def of(cls, records: Records, vocab: Vocabulary) -> _Stats:
         doc_freq: dict[str, int] = {}
         lines: dict[str, dict[int, set[str]]] = {}
         texts: dict[str, dict[int, list[str]]] = {}
         for text, source, line in zip(
             records.texts, records.sources, records.start_lines, strict=True
         ):
-            found = term_set(words(text))
+            found = vocab.forms(words(text))
             for term in found:
                 doc_freq[term] = doc_freq.get(term, 0) + 1
             lines.setdefault(source, {}).setdefault(line, set()).update(found)
@@ -78,12 +76,18 @@ class _Stats:
 class Retriever:
     """Searches one committed snapshot of the index (the manifest it was built from)."""
 
-    def __init__(self, store: IndexStore, manifest: Manifest, embedder: MiniLMEmbedder) -> None:
+    def __init__(
+        self, store: IndexStore, manifest: Manifest, embedder: MiniLMEmbedder,
+        vocab: Vocabulary = BASE,
+    ) -> None:
+        """``vocab`` sets the forms of the word statistics (``resolve``, ``idf``,
+        ``document_terms``...): those of the backend that reads them."""
         import bm25s
 
         self.store = store
         self.manifest = manifest
         self.embedder = embedder
+        self.vocab = vocab
         self._levels: dict[str, _Level] = {}
         self._stats: _Stats | None = None
         for level in LEVELS:
@@ -154,7 +158,7 @@ class Retriever:
 
     def _sentence_stats(self) -> _Stats:
         if self._stats is None:
-            self._stats = _Stats.of(self._levels["sentences"].records)
+            self._stats = _Stats.of(self._levels["sentences"].records, self.vocab)
         return self._stats
 
     def embed_query(self, question: str) -> npt.NDArray[np.float32]:

@@ -16,10 +16,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from rag.answer.question import canonical
-from rag.answer.slots import clauses
-from rag.chunking import sentence_spans
-from rag.text import STOPWORDS, words
+from rag.answer.vocabulary import canonical
+from rag.language.sentences import clauses, sentence_spans
+from rag.language.words import STOPWORDS, words
 from rag.types import Answer
 
 __all__ = [

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from rag.chunking import DEFAULT_CHUNK_TOKENS, Piece, line_windows, sentence_spans, sentence_units
+from rag.chunking import DEFAULT_CHUNK_TOKENS, Piece, line_windows, sentence_units
 from rag.corpus import Document, FileStamp, load_corpus, split_lines
+from rag.language.sentences import sentence_spans
 from rag.tokens import count_tokens
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"

@@ -1,11 +1,12 @@
-"""Where an answer of a given kind can sit in a sentence (rag/answer/slots.py)."""
+"""Where an answer of a given kind can sit in a sentence (rag/language/figures.py), and
+where a clause starts (rag/language/sentences.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from rag.answer.question import DATE, NUMBER
-from rag.answer.slots import clauses, find_slots
+from rag.language.figures import DATE, NUMBER, find_slots
+from rag.language.sentences import clauses
 
 
 @pytest.mark.parametrize(

@@ -24,17 +24,13 @@ from rag.answer.answerability import AnswerabilityModel, packaged_model
 from rag.answer.base import Draft, DraftCitation
 from rag.answer.judge import Candidate, Judge
 from rag.answer.lexicon import WordVectors
-from rag.answer.question import (
-    MONEY,
-    NUMBER,
-    QuestionInfo,
-    analyze_question,
-    split_question,
-)
 from rag.answer.scorer import LinearScorer
-from rag.chunking import sentence_spans
+from rag.answer.vocabulary import analyze_question
+from rag.language.figures import MONEY, NUMBER
+from rag.language.questions import QuestionInfo, split_question
+from rag.language.sentences import sentence_spans
+from rag.language.words import words
 from rag.retrieval import Retriever
-from rag.text import words
 
 __all__ = ["CONFLICT_NOTE", "ExtractiveBackend", "ExtractiveParams"]
 

@@ -25,7 +25,9 @@ import re
 from dataclasses import dataclass
 
 from rag.answer.lexicon import WordVectors
-from rag.answer.placement import (
+from rag.answer.vocabulary import NEWS, canonical, term_set
+from rag.language.figures import NAME, REASON, TYPED, VALUED, Slot, find_slots, unit_words
+from rag.language.placement import (
     after_locative,
     in_subject_clauses,
     listed_with_others,
@@ -33,26 +35,13 @@ from rag.answer.placement import (
     person_like,
     well_placed,
 )
-from rag.answer.question import (
-    DATE,
-    DURATION,
-    MONEY,
-    NAME,
-    NUMBER,
-    REASON,
-    QuestionInfo,
-    canonical,
-    term_set,
-)
-from rag.answer.slots import Slot, find_slots, unit_words
+from rag.language.questions import QuestionInfo
+from rag.language.words import STOPWORDS, words
 from rag.retrieval import Retriever
-from rag.text import STOPWORDS, words
 from rag.types import Passage
 
 __all__ = ["FEATURES", "NO_FIGURE", "Candidate", "Judge"]
 
-TYPED = (NUMBER, MONEY, DATE, DURATION, NAME)
-VALUED = (NUMBER, MONEY, DATE, DURATION)
 FEATURES = (
     "dense", "coverage", "asked_exact", "asked_near", "asked_worst", "asked_unknown",
     "names_here", "typed", "well_placed", "headline", "whole_line", "length",
@@ -141,7 +130,7 @@ class Judge:
             "asked_unknown": self._unknown,
             "names_here": len(names & have) / len(names) if names else 1.0,
             "typed": 1.0 if slot is not None else 0.0,
-            "well_placed": 1.0 if slot is not None and well_placed(passage.text, slot, info)
+            "well_placed": 1.0 if slot is not None and well_placed(passage.text, slot, info, NEWS)
             else 0.0,
             "headline": 1.0 if passage.start_line == 1 else 0.0,
             "whole_line": 1.0 if whole_line else 0.0,
@@ -159,7 +148,7 @@ class Judge:
             return "does not name what the question names"
         if any(not _contains(passage.text, q) for q in info.quoted):
             return "lacks the quoted phrase"
-        if any(listed_with_others(passage.text, term) for term in info.exclusive):
+        if any(listed_with_others(passage.text, term, NEWS) for term in info.exclusive):
             return "names the subject only among others"
         if info.kind in VALUED and not self._subject_present(passage, have):
             return "lacks the question's subject"
@@ -198,9 +187,9 @@ class Judge:
         info = self.info
         if not self._speaks_of_asked(text_words, have):
             return "says nothing of what is asked"
-        slots = find_slots(passage.text, info.kind, frozenset(info.focus))
+        slots = find_slots(passage.text, info.kind, frozenset(info.focus), NEWS)
         if info.kind == NAME:
-            slots = names_fitting(passage.text, slots, info)
+            slots = names_fitting(passage.text, slots, info, NEWS)
             if info.place:
                 slots = [s for s in slots if after_locative(passage.text, s)]
             if not slots and info.person and _PRONOUN.search(passage.text):
@@ -209,7 +198,7 @@ class Judge:
                     return found[1], found[0]
         else:
             named = set(info.subject or info.focus) & have
-            slots = in_subject_clauses(passage.text, slots, named)
+            slots = in_subject_clauses(passage.text, slots, named, NEWS)
             if info.target_phrase:
                 slots = [s for s in slots if self._counts(passage.text, s)]
         if not slots:
@@ -273,7 +262,7 @@ def _antecedent(
     for line in retriever.previous_lines(passage.source, passage.start_line, 2):
         for text in reversed(retriever.line_sentences(passage.source, line)):
             slots = [
-                s for s in find_slots(text, NAME, frozenset(info.focus))
+                s for s in find_slots(text, NAME, frozenset(info.focus), NEWS)
                 if person_like(text, s)
             ]
             if slots:

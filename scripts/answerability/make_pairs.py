@@ -32,9 +32,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from rag.chunking import sentence_spans
 from rag.evaluation.squad import TRAINED_ARTICLES, load_squad
-from rag.text import terms
+from rag.language.sentences import sentence_spans
+from rag.language.words import terms
 
 ROOT = Path(__file__).resolve().parents[2]
 SQUAD = ROOT.parent / "shared" / "bench" / "squad" / "dev-v2.0.json"

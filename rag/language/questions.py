@@ -1,7 +1,9 @@
 """What a question asks for: its answer kind, the names it is about, its content terms.
 
-Pure functions over strings; the extractive answerer uses them to decide whether a
-sentence answers a question or only mentions its subject.
+Pure functions over strings, shared by the checker (is a sentence an answer to this
+question?) and the extractive backend (which sentence answers it?). Words are compared
+in the forms of a ``Vocabulary``: the checker's base one, or a backend's with more
+aliases.
 """
 
 from __future__ import annotations
@@ -9,21 +11,25 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from rag.text import STOPWORDS, normalize, stem, words
+from rag.language.figures import (
+    DATE,
+    DURATION,
+    MONEY,
+    NAME,
+    NUMBER,
+    OTHER,
+    REASON,
+    YESNO,
+)
+from rag.language.words import BASE, STOPWORDS, Vocabulary, normalize, words
 
 __all__ = [
     "QuestionInfo",
     "analyze_question",
-    "canonical",
     "focus_terms",
+    "low_from_wh",
     "split_question",
-    "term_set",
 ]
-
-# Answer kinds.
-NUMBER, MONEY, DATE, DURATION, NAME, REASON, YESNO, OTHER = (
-    "number", "money", "date", "duration", "name", "reason", "yesno", "other"
-)
 
 _MONEY_WORDS = re.compile(r"\b(cost|costs|pay|paid|price|prices|worth|spend|spent|"
                           r"money|budget|revenue|revenues|rubles?|roubles?|dollars?|euros?|usd)\b")
@@ -44,36 +50,6 @@ _AUXILIARIES = {
     "is", "are", "was", "were", "did", "does", "do", "has", "have", "had", "can", "could",
     "will", "would", "should", "may", "might", "must",
 }
-# Words that stand for another in news prose: demonyms and capitals for their countries.
-_ALIASES = {
-    "russian": "russia", "chinese": "china", "indian": "india", "egyptian": "egypt",
-    "turkish": "turkey", "ukrainian": "ukraine", "korean": "korea", "american": "america",
-    "syrian": "syria", "iranian": "iran", "japanese": "japan", "european": "europe",
-    "african": "africa", "asian": "asia", "algerian": "algeria", "german": "germany",
-    "french": "france", "british": "britain", "vietnamese": "vietnam", "western": "west",
-    "eastern": "east", "soviet": "ussr", "israeli": "israel", "pakistani": "pakistan",
-    "moscow": "russia", "kremlin": "russia", "kyiv": "ukraine", "kiev": "ukraine",
-    "pyongyang": "korea", "seoul": "korea", "beijing": "china", "cairo": "egypt",
-    "ankara": "turkey", "washington": "america", "us": "america", "usa": "america",
-    "u.s": "america", "tehran": "iran", "damascus": "syria", "tokyo": "japan",
-    "algiers": "algeria", "delhi": "india", "berlin": "germany", "paris": "france",
-    "london": "britain", "brussels": "europe", "eu": "europe",
-}
-# Irregular forms the Porter stemmer leaves apart.
-_IRREGULAR = {
-    "met": "meet", "bought": "buy", "sold": "sell", "made": "make", "took": "take",
-    "taken": "take", "sent": "send", "held": "hold", "fought": "fight", "won": "win",
-    "led": "lead", "began": "begin", "begun": "begin", "gave": "give", "given": "give",
-    "saw": "see", "seen": "see", "went": "go", "gone": "go", "came": "come",
-    "brought": "bring", "thought": "think", "struck": "strike", "built": "build",
-    "spent": "spend", "paid": "pay", "wrote": "write", "written": "write", "told": "tell",
-    "said": "say", "shot": "shoot", "fell": "fall", "fallen": "fall", "lost": "lose",
-    "drove": "drive", "driven": "drive", "chose": "choose", "chosen": "choose",
-    "hit": "hit", "seized": "seize", "forged": "forge", "left": "leave", "kept": "keep",
-    "understood": "understand", "rose": "rise", "risen": "rise", "flew": "fly",
-    "flown": "fly", "grew": "grow", "grown": "grow", "knew": "know", "known": "know",
-    "ran": "run", "sank": "sink", "sunk": "sink", "stood": "stand", "felt": "feel",
-}
 # A question's subject follows its auxiliary: "did *Egypt* buy", "has *India* bought".
 _SUBJECT = re.compile(
     r"\b(?:did|does|do|has|have|had|was|were|is|are|will|would|could|can)\s+"
@@ -88,31 +64,16 @@ _ALTERNATIVES = re.compile(r",?\s+([A-Z][\w’' -]*?)\s+or\s+([A-Z][\w’' -]*?)
 class QuestionInfo:
     text: str  # the interrogative part, instructions around it removed
     kind: str
-    target: str | None  # canonical noun asked about ("tank" in "how many tanks")
+    target: str | None  # the form of the noun asked about ("tank" in "how many tanks")
     target_phrase: tuple[str, ...]  # the words after "how many" up to the verb
     quoted: tuple[str, ...]  # phrases the question quotes ('missing-in-action')
     asked: tuple[str, ...]  # other content words, as written: what is asked about the names
-    focus: tuple[str, ...]  # canonical names, codes and numbers of the question
+    focus: tuple[str, ...]  # forms of the names, codes and numbers of the question
     subject: tuple[str, ...]  # focus terms that are the question's grammatical subject
     exclusive: tuple[str, ...]  # focus terms asked about alone ("India alone")
     person: bool  # asks for a person ("who", "which minister")
     place: bool  # asks for a place ("where", "in which city")
-    terms: tuple[str, ...]  # canonical content words
-
-
-def canonical(word: str) -> str:
-    """A comparable form of a word: aliases mapped to places, irregular verbs to their
-    base, then stemmed; ``T-90s`` is ``t-90`` and ``Russian-made`` is ``russia``."""
-    word = normalize(word)
-    if word.endswith(("'s", "’s")):
-        word = word[:-2]
-    if re.fullmatch(r"[a-z]+-?\d+s", word):
-        word = word[:-1]
-    head, dash, tail = word.partition("-")
-    if dash and tail.isalpha() and head in _ALIASES:
-        word = head
-    word = _IRREGULAR.get(word, word)
-    return stem(_ALIASES.get(word, word))
+    terms: tuple[str, ...]  # forms of the content words
 
 
 _WH = r"(?:what|which|who|whom|whose|when|where|why|how)"
@@ -135,18 +96,7 @@ def split_question(question: str) -> list[str]:
     return [question]
 
 
-def term_set(word_list: list[str]) -> set[str]:
-    """Canonical forms of words, plus those of the parts of hyphenated ones
-    ("jong-un" also gives "un")."""
-    out = set()
-    for word in word_list:
-        out.add(canonical(word))
-        if "-" in word:
-            out.update(canonical(part) for part in word.split("-") if part)
-    return out
-
-
-def focus_terms(text: str) -> list[str]:
+def focus_terms(text: str, vocab: Vocabulary = BASE) -> list[str]:
     """Names, codes and numbers in ``text`` (``Algeria``, ``T-90``, ``IAEA``, ``2019``)."""
     text = re.sub(r"\bUnited States\b|\bU\.S\.", "US", text)
     found = []
@@ -159,11 +109,11 @@ def focus_terms(text: str) -> list[str]:
         is_number = token.replace(",", "").replace(".", "").isdigit()
         is_name = token[0].isupper() and (i > 0 or plain not in _OPENERS)
         if is_code or is_number:
-            found.append(canonical(token.replace(",", "")))
+            found.append(vocab.form(token.replace(",", "")))
         elif is_name:
             # "Russia-North Korea" names two places; "Russian-made" names one.
             parts = token.split("-")
-            found.extend(canonical(part) for part in parts if part[:1].isupper())
+            found.extend(vocab.form(part) for part in parts if part[:1].isupper())
     return list(dict.fromkeys(found))
 
 
@@ -176,18 +126,20 @@ _OPENERS = {"which", "what", "who", "whom", "whose", "when", "where", "why", "ho
             "beyond", "just", "using", "based", "please", "ignore"}
 
 
-def analyze_question(question: str) -> QuestionInfo:
-    """Split off instructions, then classify what ``question`` asks for."""
+def analyze_question(question: str, vocab: Vocabulary = BASE) -> QuestionInfo:
+    """Split off instructions, then classify what ``question`` asks for; words compared in
+    ``vocab``'s forms."""
     text = _interrogative_part(question)
     asked = _ALTERNATIVES.sub("?", text)  # "..., India or Algeria?": options, not subjects
     low = normalize(asked)
-    focus = focus_terms(asked)
-    kind, target = _kind_and_target(low, set(focus))
+    focus = focus_terms(asked, vocab)
+    kind, target = _kind_and_target(low, set(focus), vocab)
     subject = [
-        t for m in _SUBJECT.finditer(asked) for t in focus_terms(m.group(1))
+        t for m in _SUBJECT.finditer(asked) for t in focus_terms(m.group(1), vocab)
     ]
     exclusive = [
-        t for m in _EXCLUSIVE.finditer(asked) for t in focus_terms(m.group(1) or m.group(2))
+        t for m in _EXCLUSIVE.finditer(asked)
+        for t in focus_terms(m.group(1) or m.group(2), vocab)
     ]
     phrase = _target_phrase(low)
     person = kind == NAME and (
@@ -200,13 +152,13 @@ def analyze_question(question: str) -> QuestionInfo:
     return QuestionInfo(
         text=text,
         kind=kind,
-        target=canonical(target) if target else None,
+        target=vocab.form(target) if target else None,
         target_phrase=phrase,
         quoted=tuple(_quoted(asked)),
         asked=tuple(dict.fromkeys(
             w for w in words(asked)
-            if w not in STOPWORDS and w not in _QUESTION_VERBS and canonical(w) not in focus
-            and not {canonical(part) for part in w.split("-")} <= set(focus)
+            if w not in STOPWORDS and w not in _QUESTION_VERBS and vocab.form(w) not in focus
+            and not {vocab.form(part) for part in w.split("-")} <= set(focus)
             and w not in phrase
         )),
         focus=tuple(focus),
@@ -214,7 +166,7 @@ def analyze_question(question: str) -> QuestionInfo:
         exclusive=tuple(dict.fromkeys(exclusive)),
         person=person,
         place=place,
-        terms=tuple(dict.fromkeys(canonical(w) for w in words(asked) if w not in STOPWORDS)),
+        terms=tuple(dict.fromkeys(vocab.form(w) for w in words(asked) if w not in STOPWORDS)),
     )
 
 
@@ -233,19 +185,19 @@ def _interrogative_part(question: str) -> str:
     return question.strip()
 
 
-def _kind_and_target(low: str, focus: set[str]) -> tuple[str, str | None]:
+def _kind_and_target(low: str, focus: set[str], vocab: Vocabulary) -> tuple[str, str | None]:
     # The first question word decides: "What is he expected to do when he arrives?"
     # asks "what", not "when".
     low = low_from_wh(low)
     if m := re.search(r"\bhow (many|much)\b", low):
-        target = _head_noun(low[m.end():], focus)
+        target = _head_noun(low[m.end():], focus, vocab)
         if m.group(1) == "much" and (_MONEY_WORDS.search(low) or target is None):
             return MONEY, None
         if target and _MONEY_WORDS.search(target):
             return MONEY, None
         return NUMBER, target
     if m := re.search(r"\b(?:quantity|number) of\b", low):
-        return NUMBER, _head_noun(low[m.end():], focus)
+        return NUMBER, _head_noun(low[m.end():], focus, vocab)
     if re.search(r"\bhow (long|old)\b", low):
         return DURATION, None
     if re.search(r"^(what|which) (percentage|share|proportion|portion|fraction|number|"
@@ -269,7 +221,7 @@ def _kind_and_target(low: str, focus: set[str]) -> tuple[str, str | None]:
                 return DATE, noun
             if noun in _NAME_TARGETS:
                 return NAME, noun
-        if noun := _head_noun(" ".join(following), focus):
+        if noun := _head_noun(" ".join(following), focus, vocab):
             return OTHER, noun
     if re.search(r"^(who|whom|whose|where)\b", low):
         return NAME, None
@@ -309,13 +261,13 @@ def _quoted(text: str) -> list[str]:
     return [q for q in found if words(q)]
 
 
-def _head_noun(after: str, focus: set[str]) -> str | None:
+def _head_noun(after: str, focus: set[str], vocab: Vocabulary) -> str | None:
     """The first plain word of ``after``: not a stopword, number, code, name or demonym."""
     for word in words(after)[:4]:
         if word in _AUXILIARIES:
             return None
-        if (word in STOPWORDS or word in _ALIASES or any(c.isdigit() for c in word)
-                or canonical(word) in focus):
+        if (word in STOPWORDS or word in vocab.places or any(c.isdigit() for c in word)
+                or vocab.form(word) in focus):
             continue
         return word
     return None

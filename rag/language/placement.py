@@ -1,15 +1,17 @@
 """Where an answer sits in its sentence, relative to what the question asks: near the
 asked noun ("the *spokesman*, Dmitry Peskov"), after a preposition of place for "where",
 in the clause that names the question's subject, a person's name and not an agency's.
-Pure functions of the sentence, a slot (``slots.py``) and the parsed question."""
+Pure functions of the sentence, a slot (``figures.py``) and the parsed question, shared
+by the checker and the extractive backend; names are compared in ``vocab``'s forms."""
 
 from __future__ import annotations
 
 import re
 
-from rag.answer.question import QuestionInfo, canonical, term_set
-from rag.answer.slots import Slot, clauses
-from rag.text import words
+from rag.language.figures import Slot
+from rag.language.questions import QuestionInfo
+from rag.language.sentences import clauses
+from rag.language.words import BASE, Vocabulary, words
 
 __all__ = [
     "after_locative", "after_title", "in_subject_clauses", "listed_with_others", "names_fitting",
@@ -38,47 +40,51 @@ def after_locative(sentence: str, slot: Slot) -> bool:
     return any(w in LOCATIVE for w in before)
 
 
-def listed_with_others(sentence: str, term: str) -> bool:
+def listed_with_others(sentence: str, term: str, vocab: Vocabulary = BASE) -> bool:
     """Whether ``term`` is one name in a list ("India, China and Egypt")."""
     for match in re.finditer(r"[A-Z][\w’'-]*(?:(?:,\s*|\s+and\s+)[A-Z][\w’'-]*)+", sentence):
-        if term in {canonical(w) for w in words(match.group(0))}:
+        if term in {vocab.form(w) for w in words(match.group(0))}:
             return True
     return False
 
 
-def in_subject_clauses(sentence: str, slots: list[Slot], named: set[str]) -> list[Slot]:
+def in_subject_clauses(
+    sentence: str, slots: list[Slot], named: set[str], vocab: Vocabulary = BASE
+) -> list[Slot]:
     """Slots in a clause that names one of the question's names, when there is one."""
     names = {t for t in named if not t.replace(".", "").isdigit()}
     spans = clauses(sentence)
     if not names or len(spans) < 2:
         return slots
-    subject = [(a, b) for a, b in spans if term_set(words(sentence[a:b])) & names]
+    subject = [(a, b) for a, b in spans if vocab.forms(words(sentence[a:b])) & names]
     return [s for s in slots if any(a <= s.start < b for a, b in subject)]
 
 
-def names_fitting(sentence: str, slots: list[Slot], info: QuestionInfo) -> list[Slot]:
+def names_fitting(
+    sentence: str, slots: list[Slot], info: QuestionInfo, vocab: Vocabulary = BASE
+) -> list[Slot]:
     """Name slots that fit: people when a person is asked, near the asked noun if present."""
     if info.person:
         slots = [s for s in slots if person_like(sentence, s)]
-    near = [s for s in slots if near_target(sentence, s, info)]
-    return near if near else ([] if target_positions(sentence, info) else slots)
+    near = [s for s in slots if near_target(sentence, s, info, vocab)]
+    return near if near else ([] if target_positions(sentence, info, vocab) else slots)
 
 
-def target_positions(sentence: str, info: QuestionInfo) -> list[int]:
+def target_positions(sentence: str, info: QuestionInfo, vocab: Vocabulary = BASE) -> list[int]:
     if not info.target:
         return []
     return [
         m.start() for m in re.finditer(r"[\w’'-]+", sentence)
-        if canonical(m.group(0)) == info.target
+        if vocab.form(m.group(0)) == info.target
     ]
 
 
-def near_target(sentence: str, slot: Slot, info: QuestionInfo) -> bool:
-    return any(abs(slot.start - at) <= 60 for at in target_positions(sentence, info))
+def near_target(sentence: str, slot: Slot, info: QuestionInfo, vocab: Vocabulary = BASE) -> bool:
+    return any(abs(slot.start - at) <= 60 for at in target_positions(sentence, info, vocab))
 
 
-def well_placed(sentence: str, slot: Slot, info: QuestionInfo) -> bool:
-    return near_target(sentence, slot, info) or after_title(sentence, slot)
+def well_placed(sentence: str, slot: Slot, info: QuestionInfo, vocab: Vocabulary = BASE) -> bool:
+    return near_target(sentence, slot, info, vocab) or after_title(sentence, slot)
 
 
 def person_like(sentence: str, slot: Slot) -> bool:

@@ -1,9 +1,5 @@
 """Where in a sentence an answer of a given kind could be: numbers, sums of money, dates,
-durations, names; and the clauses that tell whose number a number is.
-
-"India has purchased more than 450 and Algeria has also bought T-90 tanks" holds a
-number and mentions Algeria, but the number belongs to India's clause: a question about
-Algeria's tanks is not answered by it. ``clauses`` makes that cut.
+durations, names. A ``Slot`` is such a span; its ``unit`` is what a number counts.
 """
 
 from __future__ import annotations
@@ -11,11 +7,20 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from rag.answer.question import DATE, DURATION, MONEY, NAME, NUMBER, canonical
-from rag.chunking import sentence_spans
-from rag.text import STOPWORDS
+from rag.language.words import BASE, STOPWORDS, Vocabulary
 
-__all__ = ["Slot", "clauses", "find_slots", "unit_words"]
+__all__ = [
+    "DATE", "DURATION", "KINDS", "MONEY", "NAME", "NUMBER", "OTHER", "REASON", "TYPED",
+    "VALUED", "YESNO", "Slot", "find_slots", "unit_words",
+]
+
+# Answer kinds: what a question asks for.
+NUMBER, MONEY, DATE, DURATION, NAME, REASON, YESNO, OTHER = (
+    "number", "money", "date", "duration", "name", "reason", "yesno", "other"
+)
+KINDS = (NUMBER, MONEY, DATE, DURATION, NAME, REASON, YESNO, OTHER)
+TYPED = (NUMBER, MONEY, DATE, DURATION, NAME)  # kinds an answer holds as a span
+VALUED = (NUMBER, MONEY, DATE, DURATION)  # kinds whose answer is a figure or a date
 
 _SCALES = r"hundreds?|thousands?|millions?|billions?|trillions?|dozens?"
 _NUMBER_WORDS = (
@@ -60,10 +65,6 @@ _NAME = re.compile(
     r"(?:[A-Z][\w’'-]*[a-z0-9][\w’'-]*|[A-Z]{2,}[\w-]*|[A-Z]\.)"
     r"(?:\s+(?:of\s+|the\s+|de\s+)?(?:[A-Z][\w’'-]*|[A-Z]{2,}))*"
 )
-_CLAUSE_BREAK = re.compile(
-    r"\s*(?:;|:|, (?:while|whereas|but|with|and|although|though|as|which|who)\b|"
-    r"\s(?:while|whereas|but)\s|\s(?:and)\s(?=[A-Z]))"
-)
 _UNIT_SKIP = {"more", "than", "of", "the", "about", "nearly", "almost", "over", "some",
               "around", "at", "least", "up", "to", "russian", "new", "its", "their", "his"}
 
@@ -76,42 +77,46 @@ class Slot:
     unit: str | None = None  # the word that follows a number ("soldiers" in "50,000 soldiers")
 
 
-def find_slots(sentence: str, kind: str, exclude: frozenset[str] = frozenset()) -> list[Slot]:
+def find_slots(
+    sentence: str, kind: str, exclude: frozenset[str] = frozenset(), vocab: Vocabulary = BASE
+) -> list[Slot]:
     """Spans of ``sentence`` that could answer a question of ``kind``.
 
-    ``exclude`` holds canonical forms already in the question: a question never answers
-    itself ("How many T-90 tanks" is not answered by the 90 of T-90).
+    ``exclude`` holds forms (``vocab.form``) already in the question: a question never
+    answers itself ("How many T-90 tanks" is not answered by the 90 of T-90).
     """
     if kind == NUMBER:
         dates = [(m.start(), m.end()) for m in _DATE.finditer(sentence)]
         found = [_number_slot(sentence, m) for m in _NUMBER.finditer(sentence)]
         return [
             s for s in found
-            if not _is_year(s.text) and canonical(s.text) not in exclude
+            if not _is_year(s.text) and vocab.form(s.text) not in exclude
             and not any(a <= s.start < b for a, b in dates)
         ]
     if kind == MONEY:
         return [
-            slot for slot in find_slots(sentence, NUMBER, exclude)
+            slot for slot in find_slots(sentence, NUMBER, exclude, vocab)
             if _CURRENCY.search(sentence[max(0, slot.start - 2) : slot.end + 25])
         ]
     if kind == DATE:
         return [
             Slot(m.start(), m.end(), m.group(0)) for m in _DATE.finditer(sentence)
-            if canonical(m.group(0)) not in exclude
+            if vocab.form(m.group(0)) not in exclude
         ]
     if kind == DURATION:
         spans = [
-            slot for slot in find_slots(sentence, NUMBER, exclude)
+            slot for slot in find_slots(sentence, NUMBER, exclude, vocab)
             if _TIME_UNIT.match(sentence, slot.end) or _TIME_UNIT.search(slot.text)
         ]
-        return spans or find_slots(sentence, DATE, exclude)  # "until the early 90s"
+        return spans or find_slots(sentence, DATE, exclude, vocab)  # "until the early 90s"
     if kind == NAME:
-        return [slot for m in _NAME.finditer(sentence) if (slot := _name_slot(m, exclude))]
+        return [
+            slot for m in _NAME.finditer(sentence) if (slot := _name_slot(m, exclude, vocab))
+        ]
     return []
 
 
-def _name_slot(match: re.Match[str], exclude: frozenset[str]) -> Slot | None:
+def _name_slot(match: re.Match[str], exclude: frozenset[str], vocab: Vocabulary) -> Slot | None:
     """A run of capitalised words, less the function words, dates and names the question
     already has: "On Wednesday" is no name, "Russian President Vladimir Putin" is
     "President Vladimir" for a question about Putin."""
@@ -119,7 +124,7 @@ def _name_slot(match: re.Match[str], exclude: frozenset[str]) -> Slot | None:
     for token in re.finditer(r"[\w’'.-]+", match.group(0)):
         word = token.group(0)
         plain = word.lower().strip(".’'")
-        if plain in STOPWORDS or _DATE.fullmatch(word) or canonical(word) in exclude:
+        if plain in STOPWORDS or _DATE.fullmatch(word) or vocab.form(word) in exclude:
             continue
         kept.append(token)
     if not kept:
@@ -127,27 +132,6 @@ def _name_slot(match: re.Match[str], exclude: frozenset[str]) -> Slot | None:
     start = match.start() + kept[0].start()
     end = match.start() + kept[-1].end()
     return Slot(start, end, match.string[start:end])
-
-
-def clauses(text: str) -> list[tuple[int, int]]:
-    """Character spans of the clauses of ``text``'s sentences, cut where a new subject
-    starts."""
-    spans = []
-    for first, last in sentence_spans(text):
-        start = first
-        for match in _CLAUSE_BREAK.finditer(text, first, last):
-            if match.group(0).strip() == "and" and not _is_clause(text[start : match.start()]):
-                continue  # "India, China and Egypt" is a list, not two clauses
-            if match.start() > start:
-                spans.append((start, match.start()))
-            start = match.end()
-        spans.append((start, last))
-    return spans
-
-
-def _is_clause(text: str) -> bool:
-    """Whether text reads as a clause (has lower-case words), not a list of names."""
-    return len(re.findall(r"\b[a-z][a-z-]+\b", text)) >= 2
 
 
 def unit_words(sentence: str, slot: Slot) -> list[str]:
