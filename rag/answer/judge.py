@@ -26,9 +26,11 @@ from dataclasses import dataclass
 
 from rag.answer.lexicon import WordVectors
 from rag.answer.vocabulary import NEWS, canonical, term_set
-from rag.language.figures import NAME, REASON, TYPED, VALUED, Slot, find_slots, unit_words
+from rag.language.figures import NAME, REASON, TYPED, VALUED, Slot, find_slots
 from rag.language.placement import (
     after_locative,
+    counts_asked,
+    gives_reason,
     in_subject_clauses,
     listed_with_others,
     names_fitting,
@@ -59,12 +61,6 @@ OFF_SUBJECT = frozenset({
 # T-90 tanks" as answering how many Algeria bought (0.83); the clause check does not.
 _NO_SLOT = "holds no {} for the question"  # the rejection of a sentence without the asked kind
 NO_FIGURE = frozenset(_NO_SLOT.format(kind) for kind in VALUED)
-# Words that give a reason; a "why" question is not answered by a sentence without one.
-_CAUSAL = re.compile(
-    r"\b(because|due to|as a result|so that|in order to|thanks to|owing to|amid|caus\w*|"
-    r"led to|leading to|forcing|in response|reasons?|purpose|aim(?:s|ed)? (?:at|to)|"
-    r"(?:sanction\w*|punish\w*|blam\w*|criticiz\w*|criticis\w*) for|for the|"
-    r"could make|would make|makes? it)\b", re.IGNORECASE)
 _NEAR_WORD = 0.45  # word similarity below which two words are taken as unrelated
 _PRONOUN = re.compile(r"\b(he|she|He|She)\b")
 
@@ -152,7 +148,7 @@ class Judge:
             return "names the subject only among others"
         if info.kind in VALUED and not self._subject_present(passage, have):
             return "lacks the question's subject"
-        if info.kind == REASON and not _CAUSAL.search(passage.text):
+        if info.kind == REASON and not gives_reason(passage.text):
             return "gives no reason"
         return None
 
@@ -200,7 +196,10 @@ class Judge:
             named = set(info.subject or info.focus) & have
             slots = in_subject_clauses(passage.text, slots, named, NEWS)
             if info.target_phrase:
-                slots = [s for s in slots if self._counts(passage.text, s)]
+                slots = [s for s in slots if counts_asked(
+                    passage.text, s, info.target_phrase, self.lexicon.best,
+                    self.unit_similarity, NEWS,
+                )]
         if not slots:
             return _NO_SLOT.format(info.kind)
         return slots[0], None
@@ -233,15 +232,6 @@ class Judge:
         ]
         return self.lexicon.best(self._asked, content) >= self.asked_similarity
 
-    def _counts(self, text: str, slot: Slot) -> bool:
-        """Whether a number counts the asked thing ("50,000 soldiers" for "troops")."""
-        units = [u for u in unit_words(text, slot) if u not in STOPWORDS]
-        if not units or units[0] == "times" or slot.text.lower() in {"once", "twice"}:
-            return True
-        wanted = [w for w in self.info.target_phrase if not w[0].isdigit()]
-        if {canonical(u) for u in units} & {canonical(w) for w in wanted}:
-            return True
-        return self.lexicon.best(wanted, units) >= self.unit_similarity
 
 
 def _share(weights: dict[str, float], found: set[str]) -> float:

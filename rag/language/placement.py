@@ -7,17 +7,29 @@ by the checker and the extractive backend; names are compared in ``vocab``'s for
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 
-from rag.language.figures import Slot
+from rag.language.figures import Slot, unit_words
 from rag.language.questions import QuestionInfo
 from rag.language.sentences import clauses
-from rag.language.words import BASE, Vocabulary, words
+from rag.language.words import BASE, STOPWORDS, Vocabulary, words
 
 __all__ = [
-    "after_locative", "after_title", "in_subject_clauses", "listed_with_others", "names_fitting",
+    "Similarity", "after_locative", "after_title", "counts_asked", "exact_similarity",
+    "gives_reason", "in_subject_clauses", "listed_with_others", "names_fitting",
     "near_target", "person_like", "target_positions", "well_placed",
 ]
 
+# The best similarity between any of some words and any of others, 0 to 1: exact forms
+# (``exact_similarity``), or word vectors (the extractive backend's ``WordVectors.best``).
+Similarity = Callable[[Sequence[str], Sequence[str]], float]
+
+# Words that give a reason; a "why" question is not answered by a sentence without one.
+CAUSAL = re.compile(
+    r"\b(because|due to|as a result|so that|in order to|thanks to|owing to|amid|caus\w*|"
+    r"led to|leading to|forcing|in response|reasons?|purpose|aim(?:s|ed)? (?:at|to)|"
+    r"(?:sanction\w*|punish\w*|blam\w*|criticiz\w*|criticis\w*) for|for the|"
+    r"could make|would make|makes? it)\b", re.IGNORECASE)
 # Prepositions of place: a name after one answers "where".
 LOCATIVE = {"in", "at", "near", "outside", "to", "from", "into", "inside", "across", "around",
             "towards", "toward", "via", "on", "off", "within", "through"}
@@ -98,3 +110,35 @@ def after_title(sentence: str, slot: Slot) -> bool:
     """Whether the word just before the slot is a title: "President Putin"."""
     before = words(sentence[max(0, slot.start - 30) : slot.start])
     return bool(before) and before[-1] in TITLES
+
+
+def gives_reason(text: str) -> bool:
+    """Whether ``text`` has a word that gives a reason ("because", "due to", "amid"...)."""
+    return bool(CAUSAL.search(text))
+
+
+def exact_similarity(
+    wanted: Sequence[str], present: Sequence[str], vocab: Vocabulary = BASE
+) -> float:
+    """1 when one of ``wanted`` has the form of one of ``present``, else 0."""
+    return 1.0 if {vocab.form(w) for w in wanted} & {vocab.form(w) for w in present} else 0.0
+
+
+def counts_asked(
+    text: str,
+    slot: Slot,
+    counted: Sequence[str],
+    similar: Similarity = exact_similarity,
+    least: float = 0.45,
+    vocab: Vocabulary = BASE,
+) -> bool:
+    """Whether the number at ``slot`` counts the asked thing (``counted``, the question's
+    words after "how many"): "50,000 soldiers" for "troops", not "70 countries" for
+    "visitors". A bare number, "times", "once" and "twice" count anything."""
+    units = [u for u in unit_words(text, slot) if u not in STOPWORDS]
+    if not units or units[0] == "times" or slot.text.lower() in {"once", "twice"}:
+        return True
+    wanted = [w for w in counted if not w[0].isdigit()]
+    if {vocab.form(u) for u in units} & {vocab.form(w) for w in wanted}:
+        return True
+    return similar(wanted, units) >= least

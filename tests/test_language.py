@@ -1,0 +1,49 @@
+"""The language layer (rag/language/): word forms without backend aliases, and a sentence
+splitter that reads a huge line once."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from rag.answer.vocabulary import NEWS
+from rag.language.sentences import sentence_spans
+from rag.language.words import BASE
+
+
+def test_the_base_vocabulary_knows_demonyms_and_irregular_verbs() -> None:
+    assert BASE.form("Russian") == BASE.form("Russia")
+    assert BASE.form("Russian-made") == BASE.form("Russia")
+    assert BASE.form("bought") == BASE.form("buy")
+    assert BASE.form("T-90s") == BASE.form("T-90")
+
+
+@pytest.mark.parametrize(("a", "b"), [("Seoul", "Pyongyang"), ("US", "America"),
+                                      ("Moscow", "Russia"), ("Kremlin", "Russia")])
+def test_place_aliases_are_the_extractive_backends_not_the_checkers(a: str, b: str) -> None:
+    assert BASE.form(a) != BASE.form(b)
+    assert NEWS.form(a) == NEWS.form(b)
+
+
+def test_sentences_of_a_line() -> None:
+    line = "Mr. Putin spoke. U.S. officials left! Did V. Putin say 5? Yes…  He did."
+    assert [line[a:b] for a, b in sentence_spans(line)] == [
+        "Mr. Putin spoke.", "U.S. officials left!", "Did V. Putin say 5?", "Yes…", "He did."]
+
+
+@pytest.mark.parametrize("line", [
+    "Troops marched. " * 200_000,  # 3.2 MB of ordinary sentences
+    "." * 3_000_000 + " A",  # a run of full stops, then a sentence
+    "word " * 600_000 + ".",  # one sentence of three million characters
+])
+def test_splitting_a_huge_line_reads_it_once(line: str) -> None:
+    # Bounded by size, not timed: a quadratic splitter needs hours on these, a linear one
+    # about a second; the generous limit only keeps a regression from hanging the suite.
+    code = ("import sys; from rag.language.sentences import sentence_spans, clauses; "
+            "line = sys.stdin.read(); spans = sentence_spans(line); "
+            "clauses(line[:200000]); print(len(spans))")
+    done = subprocess.run([sys.executable, "-c", code], input=line, capture_output=True,
+                          text=True, timeout=120, check=True)
+    assert int(done.stdout) >= 1

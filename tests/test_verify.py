@@ -1,0 +1,114 @@
+"""The checker on its own (rag/verify/): support with figures bound to their names, and
+whether a sentence answers the question asked. Pure functions, no index."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.verify import answers_question, sentence_support
+
+INDIA_ALGERIA = ("India has purchased more than 450 and Algeria has also bought T-90 tanks, "
+                 "making them the most advanced military vehicle found in Africa.")
+INDIA_WITH_ALGERIA = "India has also bought 450, with Algeria another purchaser."
+EGYPT = "In July, Egypt bought 500 Russian T-90 tanks."
+DELEGATIONS = ("Delegations from more than 70 countries are attending Army-2022 to take "
+               "advantage of good deals on Russian kit.")
+
+
+@pytest.mark.parametrize(
+    ("sentence", "line"),
+    [
+        ("Algeria bought 450 T-90 tanks.", INDIA_ALGERIA),
+        ("Algeria bought 450 T-90 tanks.", INDIA_WITH_ALGERIA),
+        ("Algeria has bought 450.", INDIA_WITH_ALGERIA),
+        # Two places that news prose may both call "Korea" are still two places.
+        ("Seoul bought 20 tanks.", "Pyongyang bought 20 tanks."),
+        ("The US bought 20 tanks.", "America bought 20 tanks."),
+    ],
+)
+def test_unsupported(sentence: str, line: str) -> None:
+    assert not sentence_support(sentence, [line]).supported
+
+
+@pytest.mark.parametrize(
+    ("sentence", "line"),
+    [
+        ("India has purchased more than 450 T-90 tanks.", INDIA_ALGERIA),
+        ("Egypt bought 500 T-90 tanks.", EGYPT),
+        ("In July, Egypt bought 500 tanks.", EGYPT),
+        ("Algeria has also bought T-90 tanks.", INDIA_ALGERIA),
+        # A clause that names no one binds its figure to its sentence's subject.
+        ("Vostok-2022 exercises began last week with more than 50,000 troops.",
+         "Vostok-2022 exercises began last week, with more than 50,000 troops taking part."),
+        # An opening word the lines also use in lower case is not a name.
+        ("Delegations from more than 70 countries are attending Army-2022.", DELEGATIONS),
+    ],
+)
+def test_supported(sentence: str, line: str) -> None:
+    assert sentence_support(sentence, [line]).supported, sentence_support(sentence, [line])
+
+
+def test_a_mis_bound_figure_says_whose_it_is() -> None:
+    (reason,) = sentence_support("Algeria bought 450 T-90 tanks.", [INDIA_ALGERIA]).reasons
+    assert "450" in reason
+    assert "india" in reason.lower()
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence", "line", "why"),
+    [
+        # True of its line, but not an answer: no figure for a how-many question.
+        ("How many T-90 tanks did Algeria buy?", "Algeria has also bought T-90 tanks.",
+         INDIA_ALGERIA, "holds no number"),
+        # A figure that counts something else.
+        ("How many visitors attended the Army-2022 forum?",
+         "Delegations from more than 70 countries are attending Army-2022.", DELEGATIONS,
+         "number"),
+        ("What does a ferry ticket cost?", "The fleet has 12 ferries.",
+         "The harbour fleet has 12 ferries.", "holds no money"),
+        # The year-round count does not answer for the winter.
+        ("How many ferries run at night in winter?", "Four of the ferries run at night.",
+         "Four of the ferries run at night.", "winter"),
+        ("Who met Putin in 2019?", "Xi Jinping met Putin in Moscow.",
+         "Xi Jinping met Putin in Moscow.", "2019"),
+        ("When did Egypt buy the tanks?", "Egypt bought 500 tanks.",
+         "Egypt bought 500 tanks.", "holds no date"),
+        ("Which Chinese official will visit Vladivostok?", "Putin will visit Vladivostok.",
+         "Putin will visit Vladivostok.", "name"),
+    ],
+)
+def test_does_not_answer(question: str, sentence: str, line: str, why: str) -> None:
+    problems = answers_question(question, sentence, [line])
+    assert problems
+    assert why in " ".join(problems)
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence", "line"),
+    [
+        ("How many T-90 tanks did Egypt buy in July?", EGYPT, EGYPT),
+        ("How many countries sent delegations to Army-2022?",
+         "Delegations from more than 70 countries are attending Army-2022.", DELEGATIONS),
+        ("How many ferries run at night?", "Four of the ferries run at night.",
+         "Four of the ferries run at night."),
+        ("When did Egypt buy T-90 tanks?", EGYPT, EGYPT),
+        # A spelling one letter away is the same name.
+        ("Who heads Rostec?", "Sergei Chemezov heads Rostech.",
+         "Sergei Chemezov, head of the state defense conglomerate Rostech, spoke."),
+    ],
+)
+def test_answers(question: str, sentence: str, line: str) -> None:
+    assert answers_question(question, sentence, [line]) == []
+
+
+def test_a_name_the_cited_line_lacks_may_stand_in_its_file() -> None:
+    question = "Who heads the Russian defense conglomerate Rostec?"
+    line = "Sergei Chemezov, head of the state defense conglomerate Rostech, spoke on Monday."
+    assert answers_question(question, line, [line])  # "Russian" is nowhere
+    context = ["Russia's arms exports are steady, its officials say."]
+    assert answers_question(question, line, [line], context) == []
+
+
+def test_a_question_asking_two_things_is_answered_by_either_part() -> None:
+    question = "When did Egypt buy the tanks, and how many did it buy?"
+    assert answers_question(question, "Egypt bought 500 tanks.", ["Egypt bought 500 tanks."]) == []
