@@ -21,11 +21,13 @@ from typing import Any, NoReturn, TextIO
 
 import rag
 from rag.answer.llm import SentenceChecked
+from rag.answer.registry import backend_names
 from rag.api import engine_for
 from rag.engine import Engine
 from rag.errors import InputError, QuestionError, RagError, SkippedFileWarning
 from rag.evaluation.command import add_eval_command
-from rag.settings import BACKENDS, Settings
+from rag.local.command import add_local_command
+from rag.settings import Settings
 from rag.types import Answer, Citation
 
 __all__ = ["main"]
@@ -80,7 +82,7 @@ def _parser() -> argparse.ArgumentParser:
     answering = _Parser(add_help=False)
     answering.add_argument("--top-k", type=_positive_int, metavar="N",
                            help="passages to retrieve (default: $RAG_TOP_K, else 8)")
-    answering.add_argument("--backend", choices=BACKENDS,
+    answering.add_argument("--backend", choices=backend_names(),
                            help="answer backend (default: $RAG_BACKEND, else extractive)")
     answering.add_argument("--model", metavar="NAME",
                            help="model of the openai backend (default: $RAG_MODEL)")
@@ -96,6 +98,7 @@ def _parser() -> argparse.ArgumentParser:
     chat = commands.add_parser("chat", parents=[corpus, answering], help="ask interactively")
     chat.set_defaults(command=_chat)
     add_eval_command(commands)
+    add_local_command(commands)
     return parser
 
 

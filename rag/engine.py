@@ -9,8 +9,9 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-from rag.answer.base import AnswerBackend, Draft
-from rag.answer.llm import LLMBackend, SentenceChecked, Token
+from rag.answer.base import AnswerBackend, Draft, StreamingBackend
+from rag.answer.llm import SentenceChecked, Token
+from rag.answer.registry import make_backend
 from rag.answer.vocabulary import NEWS
 from rag.corpus import quote_lines, scan_corpus
 from rag.embeddings import MiniLMEmbedder
@@ -115,7 +116,7 @@ class Engine:
             backend=backend, top_k=top_k, model=model, base_url=base_url
         )
         answerer = self._backend(settings)
-        if not isinstance(answerer, LLMBackend):
+        if not isinstance(answerer, StreamingBackend):
             yield self.ask(question, top_k, backend, model, base_url)
             return
         for event in answerer.stream(question, self.retriever(), settings.top_k):
@@ -129,7 +130,7 @@ class Engine:
     def _backend(self, settings: Settings) -> AnswerBackend:
         key = (settings.backend, settings.model, settings.base_url)
         if key not in self._backends:
-            self._backends[key] = _make_backend(settings, self.corpus_root)
+            self._backends[key] = make_backend(settings, self.corpus_root)
         return self._backends[key]
 
 
@@ -175,16 +176,6 @@ def _checked_question(question: str) -> str:
     if len(question) > MAX_QUESTION_CHARS:
         raise QuestionError(f"the question is longer than {MAX_QUESTION_CHARS} characters")
     return question
-
-
-def _make_backend(settings: Settings, corpus_root: Path) -> AnswerBackend:
-    from rag.answer.extractive import ExtractiveBackend
-
-    if settings.backend == "extractive":
-        return ExtractiveBackend()
-    from rag.answer.openai import OpenAIChat
-
-    return LLMBackend(OpenAIChat(settings), corpus_root, fallback=ExtractiveBackend())
 
 
 def _file_stamp(path: Path) -> tuple[int, int] | None:

@@ -10,7 +10,10 @@ messages and exit codes (``InputError`` -> 2, any other ``RagError`` -> 1)::
     │   └── ConfigError         a setting or argument with an impossible value
     ├── IndexBuildError         the index could not be read or written (Chroma, disk, lock)
     ├── BackendError            an answer backend failed
+    │   ├── LocalModelError     the local model cannot be fetched, or its server started
     │   └── LLMError            the LLM endpoint failed (bad key, URL, model, timeout, ...)
+    │       └── StructuredOutputRejected   the endpoint does not take a JSON schema
+    │                                      (the backend asks again in text)
     └── CitationError           a citation does not resolve against its file (a bug: never
                                 returned to a caller, raised instead)
 
@@ -28,9 +31,11 @@ __all__ = [
     "IndexBuildError",
     "InputError",
     "LLMError",
+    "LocalModelError",
     "QuestionError",
     "RagError",
     "SkippedFileWarning",
+    "StructuredOutputRejected",
 ]
 
 
@@ -62,12 +67,20 @@ class BackendError(RagError):
     """An answer backend failed."""
 
 
+class LocalModelError(BackendError):
+    """The local model could not be fetched or checked, or its server did not start."""
+
+
 class LLMError(BackendError):
     """The LLM endpoint failed; ``raw`` carries the completion or response body if any."""
 
     def __init__(self, message: str, *, raw: str | None = None) -> None:
         super().__init__(message)
         self.raw = raw
+
+
+class StructuredOutputRejected(LLMError):
+    """The endpoint rejected ``response_format`` with a JSON schema; ask it in text."""
 
 
 class CitationError(RagError):

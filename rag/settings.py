@@ -15,7 +15,6 @@ from typing import Any
 from rag.errors import ConfigError
 
 __all__ = [
-    "BACKENDS",
     "DEFAULT_BACKEND",
     "DEFAULT_CORPUS",
     "DEFAULT_INDEX_DIR",
@@ -29,7 +28,6 @@ DEFAULT_INDEX_DIR = Path(".rag")
 DEFAULT_TOP_K = 8
 DEFAULT_BACKEND = "extractive"
 DEFAULT_MODEL = "gpt-4.1-mini"
-BACKENDS = ("extractive", "openai")
 
 
 @dataclass(frozen=True)
@@ -49,13 +47,20 @@ class Settings:
     # Extra request fields for OpenAI-compatible servers that take more sampling
     # parameters than OpenAI (llama.cpp: {"repeat_penalty": 1.0}); JSON in RAG_LLM_EXTRA.
     llm_extra: dict[str, Any] = field(default_factory=dict)
+    # Ask LLM endpoints for structured answers (a JSON schema); RAG_STRUCTURED=0 turns it
+    # off for endpoints that ignore the schema instead of rejecting it.
+    structured: bool = True
+    # Where the local backend's model is kept (RAG_MODEL_DIR; default ~/.cache/rag).
+    model_dir: Path = field(default_factory=lambda: _cache_dir(os.environ))
 
     def __post_init__(self) -> None:
         if self.top_k < 1:
             raise ConfigError(f"top_k must be at least 1, got {self.top_k}")
-        if self.backend not in BACKENDS:
+        from rag.answer.registry import backend_names
+
+        if self.backend not in backend_names():
             raise ConfigError(
-                f"unknown backend {self.backend!r}; choose one of: {', '.join(BACKENDS)}"
+                f"unknown backend {self.backend!r}; choose one of: {', '.join(backend_names())}"
             )
         if self.timeout_s <= 0:
             raise ConfigError(f"timeout must be positive, got {self.timeout_s}")
@@ -87,6 +92,9 @@ class Settings:
             values["timeout_s"] = _parse_float("RAG_TIMEOUT", timeout)
         if extra := env.get("RAG_LLM_EXTRA"):
             values["llm_extra"] = _parse_json_object("RAG_LLM_EXTRA", extra)
+        values["model_dir"] = _cache_dir(env)
+        if structured := env.get("RAG_STRUCTURED"):
+            values["structured"] = _parse_bool("RAG_STRUCTURED", structured)
         values.update({k: v for k, v in overrides.items() if v is not None})
         if "corpus" in values:
             values["corpus"] = Path(values["corpus"])
@@ -104,6 +112,22 @@ def _parse_int(name: str, raw: str) -> int:
         return int(raw)
     except ValueError:
         raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
+
+
+def _cache_dir(env: Mapping[str, str]) -> Path:
+    if folder := env.get("RAG_MODEL_DIR"):
+        return Path(folder)
+    cache = env.get("XDG_CACHE_HOME") or str(Path(env.get("HOME") or Path.home()) / ".cache")
+    return Path(cache) / "rag"
+
+
+def _parse_bool(name: str, raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be 1 or 0, got {raw!r}")
 
 
 def _parse_json_object(name: str, raw: str) -> dict[str, Any]:

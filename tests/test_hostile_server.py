@@ -1,6 +1,9 @@
 """End to end through real HTTP and the real openai client, against a chat-completions
 server on 127.0.0.1 that misbehaves on purpose: whatever it writes, no Answer carries a
-citation that does not resolve or a sentence its citations do not support."""
+citation that does not resolve or a sentence its citations do not support. The server
+answers in three manners: text whatever is asked (a server that ignores the JSON
+schema), the same claims as a structured answer when a schema is asked for, or a 400
+for any request with a schema (a server that does not take one)."""
 
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from rag.engine import Engine
+from rag.verify import ID_MARKERS, split_marked
 from tests.trust import assert_trustworthy
 
 pytestmark = [pytest.mark.server, pytest.mark.allow_hosts(["127.0.0.1"])]
@@ -57,6 +61,7 @@ HOSTILE: dict[str, Writer] = {
 
 class _Server(ThreadingHTTPServer):
     writer: Writer
+    manner: str  # "text", "json" or "reject"
     requests: list[dict[str, object]]
 
 
@@ -66,7 +71,13 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers["content-length"])))
         self.server.requests.append(body)
+        if "response_format" in body and self.server.manner == "reject":
+            error = {"error": {"message": "response_format is not supported", "code": 400}}
+            self._send(400, "application/json", json.dumps(error))
+            return
         text = self.server.writer(_ids(body["messages"]))
+        if "response_format" in body and self.server.manner == "json":
+            text = _as_structured(text)
         if body.get("stream"):
             self._send(200, "text/event-stream", "".join(
                 f"data: {json.dumps(_chunk(word))}\n\n" for word in re.split(r"(?<= )", text)
@@ -86,6 +97,13 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
 
+def _as_structured(text: str) -> str:
+    """The writer's claims as a structured answer, ids as it cites them (none included)."""
+    return json.dumps({"evidence": [], "answerable": True, "sentences": [
+        {"text": sentence, "cites": ids} for sentence, ids in split_marked(text, ID_MARKERS)
+    ]})
+
+
 def _completion(text: str) -> dict[str, object]:
     return {"id": "x", "object": "chat.completion", "created": 0, "model": "hostile",
             "choices": [{"index": 0, "finish_reason": "stop",
@@ -101,6 +119,7 @@ def _chunk(text: str) -> dict[str, object]:
 def server() -> Iterator[_Server]:
     httpd = _Server(("127.0.0.1", 0), _Handler)
     httpd.requests = []
+    httpd.manner = "text"
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     yield httpd
@@ -118,11 +137,13 @@ def _ask(engine: Engine, server: _Server, stream: bool = False) -> object:
 
 
 
+@pytest.mark.parametrize("manner", ["text", "json"])
 @pytest.mark.parametrize("kind", sorted(HOSTILE))
 def test_hostile_completions_never_get_through(
-    seeds_engine: Engine, server: _Server, kind: str
+    seeds_engine: Engine, server: _Server, kind: str, manner: str
 ) -> None:
     server.writer = HOSTILE[kind]
+    server.manner = manner
     answer = _ask(seeds_engine, server)
     assert_trustworthy(seeds_engine, answer)
     assert len(server.requests) == 2  # the answer and one repair round, no more
@@ -148,3 +169,29 @@ def test_streaming_gives_the_same_answer(seeds_engine: Engine, server: _Server) 
     streamed = _ask(seeds_engine, server, stream=True)
     assert streamed == plain
     assert server.requests[2].get("stream") is True
+
+
+@pytest.mark.parametrize("manner", ["text", "json"])
+def test_streaming_gives_the_same_answer_in_either_manner(
+    seeds_engine: Engine, server: _Server, manner: str
+) -> None:
+    server.writer = HOSTILE["wrong number on the right line"]
+    server.manner = manner
+    plain = _ask(seeds_engine, server)
+    streamed = _ask(seeds_engine, server, stream=True)
+    assert streamed == plain
+    assert_trustworthy(seeds_engine, streamed)
+
+
+def test_a_server_that_rejects_the_schema_is_asked_in_text_once_and_for_all(
+    seeds_engine: Engine, server: _Server
+) -> None:
+    server.writer = lambda ids: f"In July, Egypt bought 500 Russian T-90 tanks [{_egypt(ids)}]."
+    server.manner = "reject"
+    first = _ask(seeds_engine, server)
+    assert getattr(first, "text", "") == "In July, Egypt bought 500 Russian T-90 tanks. [1]"
+    again = _ask(seeds_engine, server)
+    streamed = _ask(seeds_engine, server, stream=True)
+    assert again == first == streamed
+    # One rejected request, then text: no retry storm, no schema sent again.
+    assert ["response_format" in r for r in server.requests] == [True, False, False, False]

@@ -3,13 +3,16 @@
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
 from rag.answer.context import SourceLine
 from rag.answer.extractive import ExtractiveBackend
-from rag.answer.llm import LLMBackend, check_answer
+from rag.answer.llm import Done, LLMBackend, SentenceChecked, Token, check_answer
 from rag.engine import Engine, resolve_draft
 from rag.prompts import REFUSAL_SENTINEL
 from rag.types import Answer
@@ -18,18 +21,26 @@ QUESTION = "How many T-90 tanks did Egypt buy in July?"
 
 
 class FakeChat:
-    """Queued replies; records the messages of every call."""
+    """Queued replies; records the messages and schema of every call. Asked for text with
+    [S1] markers unless ``structured``."""
 
-    def __init__(self, *replies: str) -> None:
+    def __init__(self, *replies: str, structured: bool = False) -> None:
         self.replies = list(replies)
+        self.structured = structured
         self.calls: list[list[dict[str, str]]] = []
+        self.schemas: list[dict[str, Any] | None] = []
 
-    def complete(self, messages: list[dict[str, str]]) -> str:
+    def complete(
+        self, messages: list[dict[str, str]], schema: dict[str, Any] | None = None
+    ) -> str:
         self.calls.append(messages)
+        self.schemas.append(schema)
         return self.replies.pop(0)
 
-    def stream(self, messages: list[dict[str, str]]) -> Iterator[str]:
-        yield from self.complete(messages).split(" ")
+    def stream(
+        self, messages: list[dict[str, str]], schema: dict[str, Any] | None = None
+    ) -> Iterator[str]:
+        yield from re.split(r"(?<= )", self.complete(messages, schema))
 
 
 def _ask(engine: Engine, chat: FakeChat, question: str = QUESTION) -> Answer:
@@ -40,7 +51,7 @@ def _ask(engine: Engine, chat: FakeChat, question: str = QUESTION) -> Answer:
 
 def _egypt_line(engine: Engine) -> str:
     backend = LLMBackend(FakeChat(), engine.corpus_root)
-    _, lines = backend.prepare(QUESTION, engine.retriever(), 8)
+    lines = backend.prepare(QUESTION, engine.retriever(), 8).lines
     return next(i for i, line in lines.items() if "Egypt bought 500 Russian" in line.text)
 
 
@@ -129,7 +140,8 @@ def test_injected_instructions_cannot_get_an_unverified_sentence_out(
     ("raw", "refused", "ids"),
     [
         ("A fact [S1].", False, [("S1",)]),
-        ("A fact [S1, S2]. Another [s2].", False, [("S1", "S2"), ("S2",)]),
+        # S1 alone supports "A fact": the id it does not need is dropped.
+        ("A fact [S1, S2]. Another [s2].", False, [("S1",), ("S2",)]),
         (REFUSAL_SENTINEL, True, []),
         ("A fact. [S1]", False, [("S1",)]),
     ],
@@ -142,3 +154,86 @@ def test_check_answer_parses_ids(raw: str, refused: bool, ids: list[tuple[str, .
     got_refused, checked = check_answer(raw, lines)
     assert got_refused == refused
     assert [c.ids for c in checked] == ids
+
+
+def _structured(*sentences: tuple[str, list[str]], answerable: bool = True) -> str:
+    return json.dumps({
+        "evidence": sorted({i for _, ids in sentences for i in ids}),
+        "answerable": answerable,
+        "sentences": [{"text": text, "cites": ids} for text, ids in sentences],
+    })
+
+
+def test_a_structured_answer_is_asked_for_and_checked(seeds_engine: Engine) -> None:
+    sid = _egypt_line(seeds_engine)
+    chat = FakeChat(_structured(("In July, Egypt bought 500 Russian T-90 tanks.", [sid])),
+                    structured=True)
+    answer = _ask(seeds_engine, chat)
+    assert answer.text == "In July, Egypt bought 500 Russian T-90 tanks. [1]"
+    schema = chat.schemas[0]
+    assert schema is not None
+    cites = schema["json_schema"]["schema"]["properties"]["sentences"]["items"]
+    # Only the ids handed out for this question can be cited.
+    assert set(cites["properties"]["cites"]["items"]["enum"]) == {
+        line for line in re.findall(r"\[(S\d+)\]", chat.calls[0][1]["content"])
+    }
+    assert "JSON" in chat.calls[0][0]["content"]
+
+
+def test_a_structured_refusal_is_a_refusal(seeds_engine: Engine) -> None:
+    chat = FakeChat(_structured(answerable=False), structured=True)
+    answer = _ask(seeds_engine, chat, "What colour is the T-90?")
+    assert answer.refused
+    assert len(chat.calls) == 1
+
+
+def test_a_true_sentence_that_does_not_answer_is_dropped(seeds_engine: Engine) -> None:
+    question = "How many T-90 tanks did Algeria buy?"
+    backend = LLMBackend(FakeChat(), seeds_engine.corpus_root)
+    lines = backend.prepare(question, seeds_engine.retriever(), 8).lines
+    sid = next(i for i, line in lines.items() if "Algeria has also bought" in line.text)
+    reply = _structured(("Algeria has also bought T-90 tanks.", [sid]))
+    answer = _ask(seeds_engine, FakeChat(reply, reply, structured=True), question)
+    assert answer.refused
+    assert answer.verification is not None
+    assert any("holds no number" in d for d in answer.verification.dropped)
+
+
+def test_a_mis_bound_figure_is_dropped(seeds_engine: Engine) -> None:
+    question = "How many T-90 tanks did Algeria buy?"
+    backend = LLMBackend(FakeChat(), seeds_engine.corpus_root)
+    lines = backend.prepare(question, seeds_engine.retriever(), 8).lines
+    sid = next(i for i, line in lines.items() if "Algeria has also bought" in line.text)
+    reply = _structured(("Algeria bought 450 T-90 tanks.", [sid]))
+    answer = _ask(seeds_engine, FakeChat(reply, reply, structured=True), question)
+    assert "450" not in answer.text
+    assert answer.verification is not None
+    assert any("stands with" in d for d in answer.verification.dropped)
+
+
+def test_a_streamed_structured_answer_shows_text_and_checks_each_sentence(
+    seeds_engine: Engine,
+) -> None:
+    sid = _egypt_line(seeds_engine)
+    reply = _structured(("In July, Egypt bought 500 Russian T-90 tanks.", [sid]),
+                        ("Egypt paid two billion dollars.", [sid]))
+    backend = LLMBackend(FakeChat(reply, reply, structured=True), seeds_engine.corpus_root)
+    events = list(backend.stream(QUESTION, seeds_engine.retriever(), 8))
+    shown = "".join(e.text for e in events if isinstance(e, Token))
+    assert shown == "In July, Egypt bought 500 Russian T-90 tanks. Egypt paid two billion dollars."
+    checked = [e.sentence for e in events if isinstance(e, SentenceChecked)]
+    assert [c.passed for c in checked] == [True, False]
+    done = events[-1]
+    assert isinstance(done, Done)
+    plain = LLMBackend(FakeChat(reply, reply, structured=True), seeds_engine.corpus_root)
+    assert done.draft == plain.answer(QUESTION, seeds_engine.retriever(), 8)
+
+
+def test_the_fallback_keeps_only_what_answers(seeds_engine: Engine) -> None:
+    # The model's sentence fails; the extractive answer to this question is a line that
+    # mentions Algeria's tanks without a figure, which the checks refuse.
+    reply = "Algeria bought 700 tanks [S1]."
+    answer = _ask(seeds_engine, FakeChat(reply, reply), "How many T-90 tanks did Algeria buy?")
+    assert answer.refused
+    assert answer.verification is not None
+    assert answer.verification.fell_back

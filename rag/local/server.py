@@ -1,0 +1,166 @@
+"""The local model behind an OpenAI-compatible server on 127.0.0.1: llama.cpp's own
+server, prebuilt in the ``xllamacpp`` wheel (``pip install 'rag[local]'``, no compiler).
+
+``serve`` runs it in this process until SIGTERM, Ctrl-C or, for a server another process
+started, the end of its stdin (so it never outlives its parent). ``LocalServer`` starts
+one in a child process for the ``local`` backend and stops it when done.
+
+``OMP_WAIT_POLICY=PASSIVE`` is set before llama.cpp loads: with OpenMP's default spinning,
+generation on two shared cores fell from ~10 to ~1 token a second.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import select
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO
+
+from rag.errors import LocalModelError
+from rag.local.model import MODEL_ALIAS
+
+__all__ = ["READY", "LocalServer", "serve", "server_version"]
+
+READY = "rag: local LLM server ready: OPENAI_BASE_URL="
+CONTEXT_TOKENS = 4096  # system prompt, ~1,500 tokens of sources, the answer, one repair
+START_TIMEOUT_S = 180.0
+
+
+def server_version() -> str:
+    """The xllamacpp version serving the model, or why there is none."""
+    from importlib import metadata
+
+    try:
+        return f"xllamacpp {metadata.version('xllamacpp')}"
+    except metadata.PackageNotFoundError:
+        return "xllamacpp not installed"
+
+
+def serve(
+    model: Path,
+    port: int = 0,
+    threads: int | None = None,
+    ready: Callable[[str], None] = print,
+    watch_stdin: bool = False,
+) -> None:
+    """Serve ``model`` on 127.0.0.1:``port`` (0: any free port) until stopped."""
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    try:
+        import xllamacpp
+    except ImportError:
+        raise LocalModelError(
+            "the local backend needs xllamacpp: pip install 'rag[local]'"
+        ) from None
+    params = xllamacpp.CommonParams()
+    params.model.path = str(model)
+    params.model_alias = {MODEL_ALIAS}
+    params.hostnames = ["127.0.0.1"]
+    params.port = port
+    params.n_ctx = CONTEXT_TOKENS
+    params.n_parallel = 1
+    params.warmup = False
+    params.verbosity = 0
+    params.cpuparams.n_threads = params.cpuparams_batch.n_threads = threads or (os.cpu_count() or 2)
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set())
+                for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        server = xllamacpp.Server(params)
+    except Exception as exc:  # llama.cpp reports a bad file or a busy port this way
+        raise LocalModelError(f"the local LLM server did not start: {exc}") from exc
+    try:
+        ready(f"{READY}{server.listening_address}/v1 (model {MODEL_ALIAS})")
+        if watch_stdin:
+            _wait_for_eof(stop)
+        else:
+            while not stop.wait(0.5):
+                pass
+    finally:
+        del server
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _wait_for_eof(stop: threading.Event) -> None:
+    """Until stopped, or stdin closes (the process that started us is gone)."""
+    while not stop.is_set():
+        readable, _, _ = select.select([sys.stdin], [], [], 0.5)
+        if readable and not sys.stdin.readline():
+            return
+
+
+class LocalServer:
+    """A local server in a child process: ``base_url`` starts it on first use; ``stop``
+    (also at exit) ends it."""
+
+    def __init__(self, model: Path, threads: int | None = None) -> None:
+        self.model = model
+        self.threads = threads
+        self._process: subprocess.Popen[str] | None = None
+        self._url: str | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def base_url(self) -> str:
+        with self._lock:
+            if self._url is None or self._process is None or self._process.poll() is not None:
+                self._url = self._start()
+            return self._url
+
+    def _start(self) -> str:
+        command = [sys.executable, "-m", "rag.local", "serve", "--port", "0", "--watch-stdin",
+                   "--model", str(self.model)]
+        if self.threads:
+            command += ["--threads", str(self.threads)]
+        env = {**os.environ, "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "PASSIVE")}
+        # llama.cpp logs to stderr: a file, so a full pipe can never stall the server.
+        self._log = tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace")  # noqa: SIM115
+        self._process = subprocess.Popen(
+            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log,
+            text=True, env=env, start_new_session=True,
+        )
+        atexit.register(self.stop)
+        assert self._process.stdout is not None
+        line = _read_line(self._process.stdout, START_TIMEOUT_S)
+        if line is None or READY not in line:
+            error = self._stop_with_error()
+            raise LocalModelError(f"the local LLM server did not start: {error}")
+        return str(line.split(READY, 1)[1].split()[0])
+
+    def _stop_with_error(self) -> str:
+        self.stop()
+        self._log.seek(0)
+        lines = [x for x in self._log.read().splitlines() if x.strip()]
+        return lines[-1].removeprefix("rag: error: ") if lines else "no ready line"
+
+    def stop(self) -> None:
+        """End the server (SIGTERM, then SIGKILL after 10 s)."""
+        process, self._process, self._url = self._process, None, None
+        if process is None or process.poll() is not None:
+            return
+        try:
+            if process.stdin is not None:
+                process.stdin.close()
+            process.terminate()
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _read_line(stream: IO[str], timeout: float) -> str | None:
+    """The next line of ``stream``, or None if none comes within ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while (left := deadline - time.monotonic()) > 0:
+        readable, _, _ = select.select([stream], [], [], min(left, 1.0))
+        if readable:
+            return str(stream.readline()) or None
+    return None
