@@ -4,17 +4,21 @@
 many T-90 tanks did Algeria buy?" by "Algeria has also bought T-90 tanks", however well
 their lines support them. A sentence answers when, for some part of the question
 (``split_question``):
-* its cited lines (or the sentence) name what the question names, bar one name that
-  other lines of the same files name (a photo caption need not repeat "Army-2022"), and
-  any year the question gives;
+* its cited lines (or the sentence) name the question's subject ("did *Algeria* buy")
+  and its other names, bar one that other lines of the same files name (a photo caption
+  need not repeat "Army-2022"), and any year the question gives;
 * a question asking for a figure, a date, a name holds one of that kind, which the
-  question does not already hold; and a figure or date stands in a cited clause of the
-  question's subject, counting the asked thing ("how many *visitors*" is not answered by
-  "70 *countries*");
-* the cited lines, or other lines of their files, speak of at least ``MIN_ASKED`` of the
-  other words the question asks about, the qualifiers of a count among them ("how many
-  ferries run at night *in winter*"), each itself or a word near it (``similar``: word
-  vectors where the caller has them);
+  question does not already hold (not "Vladimir" of the question's "Putin", nor a bare
+  "Russian"); a figure or date stands in a cited clause of the question's subject,
+  counting the asked thing ("how many *visitors*" is not answered by "70 *countries*");
+  a name of a thing asked by its noun ("the name of the *expo*") has its lines speak of
+  that noun;
+* the cited lines, or other lines of their files, speak of the other words the question
+  asks about, each itself or a word near it (``similar``: word vectors where the caller
+  has them): every qualifier of a count ("how many ferries run at night *in winter*"),
+  one word at least when a figure, date or name answers (its kind and subject are
+  checked already: "how many soldiers were *killed*" is not answered by soldiers who
+  *participate*), and otherwise ``MIN_ASKED`` of them in the cited lines themselves;
 * a "why" question gets a sentence or lines that give a reason.
 The same checks the extractive backend scores its candidates with (``rag.language``),
 here as verdicts, in the base vocabulary.
@@ -41,7 +45,15 @@ from rag.language.words import BASE, STOPWORDS, number_form, words
 __all__ = ["MIN_ASKED", "NEAR_WORD", "NO_KIND", "answers_question"]
 
 NEAR_WORD = 0.45  # least similarity for a word to stand for an asked word
-MIN_ASKED = 0.75  # least share of the asked words the lines must speak of
+MIN_ASKED = 0.75  # least share of the asked words the cited lines speak of (untyped kinds)
+# Verbs too light to say what is asked ("what did he *give*", "how did it *come* about").
+_LIGHT = frozenset(BASE.form(w) for w in
+                   "give take make get do go come put have be become keep let".split())
+# Nouns a name answers without saying them: "which *country*" by "North Korea".
+_NAMED_UNSAID = frozenset(BASE.form(w) for w in """country countries nation nations state
+    states city cities town capital region place location company firm agency organization
+    organisation group body conglomerate newspaper outlet channel party partner partners
+    buyer buyers name names leader leaders official officials""".split())
 _YEAR = re.compile(r"(?:1[5-9]|20)\d\d")
 NO_KIND = "holds no {} for the question"
 
@@ -75,27 +87,60 @@ def _problems(
     around = BASE.forms(words(" \n ".join(context))) | have
     names = [t for t in info.focus if not t.replace(".", "").isdigit()]
     missing = [t for t in names if not _spelt(t, have)]
-    if len(missing) > 1 or any(not _spelt(t, around) for t in missing):
+    if len(missing) > 1 or any(t in info.subject or not _spelt(t, around) for t in missing):
         return [f"does not name {', '.join(missing)}, which the question asks about"]
     if years := [t for t in info.focus if _YEAR.fullmatch(t) and t not in have]:
         return [f"does not give the year {', '.join(years)} the question asks about"]
     if info.kind in TYPED:
         slots = find_slots(sentence, info.kind, frozenset(info.focus))
         if info.kind == NAME:
-            slots = names_fitting(sentence, slots, info)  # a person's when one is asked
+            slots = [s for s in names_fitting(sentence, slots, info)  # a person's if asked
+                     if not _part_of_asked_name(sentence, s, info)]
         if not slots:
             return [NO_KIND.format(info.kind)]
+        if info.kind == NAME and (noun := _thing_asked(info)) and not _spoken_of(
+            noun, [w for w in words(evidence) if w not in STOPWORDS], have, similar, near
+        ):
+            return [f"the cited lines do not speak of the {noun} asked for"]
         if info.kind in VALUED and not _bound_in_lines(info, slots, sentence, quotes, similar):
             whose = ", ".join(info.subject or names) or "what the question asks about"
             return [f"its {info.kind} is not given for {whose} in the cited lines"]
-    asked = [*info.asked, *_qualifiers(info)]
     present = [w for w in words(" \n ".join([evidence, *context])) if w not in STOPWORDS]
-    unspoken = [w for w in asked if not _spoken_of(w, present, around, similar, near)]
-    if asked and (len(asked) - len(unspoken)) / len(asked) < MIN_ASKED:
+    if unspoken := [w for w in _qualifiers(info)
+                    if not _spoken_of(w, present, around, similar, near)]:
+        return [f"the cited lines do not speak of: {', '.join(unspoken)}"]
+    asked = [w for w in info.asked if BASE.form(w) not in _LIGHT]
+    if info.kind in TYPED:
+        spoken = [w for w in asked if _spoken_of(w, present, around, similar, near)]
+        least = 1.0
+    else:  # nothing typed to bind: the cited lines themselves must speak of most of it
+        cited = [w for w in words(evidence) if w not in STOPWORDS]
+        spoken = [w for w in asked if _spoken_of(w, cited, have, similar, near)]
+        least = MIN_ASKED * len(asked)
+    if asked and len(spoken) < least:
+        unspoken = [w for w in asked if w not in spoken]
         return [f"the cited lines do not speak of: {', '.join(unspoken)}"]
     if info.kind == REASON and not gives_reason(evidence):
         return ["gives no reason"]
     return []
+
+
+def _part_of_asked_name(sentence: str, slot: Slot, info: QuestionInfo) -> bool:
+    """A name slot that is a place word alone ("Russian"), or the rest of a name the
+    question gives ("Vladimir" beside the question's "Putin")."""
+    if BASE.form(slot.text) in set(BASE.places.values()) or slot.text.lower() in BASE.places:
+        return True
+    before = re.findall(r"([A-Z][\w’'-]*)\s+$", sentence[: slot.start])
+    after = re.findall(r"^\s+([A-Z][\w’'-]*)", sentence[slot.end :])
+    return any(BASE.form(w) in info.focus for w in [*before, *after])
+
+
+def _thing_asked(info: QuestionInfo) -> str | None:
+    """The noun a name is asked for when it is a thing ("expo", "law", "model"), not a
+    person, a place or a kind of organisation, which a name stands for unsaid."""
+    if not info.target or info.person or info.place or info.target in _NAMED_UNSAID:
+        return None
+    return next((w for w in words(info.text) if BASE.form(w) == info.target), None)
 
 
 def _qualifiers(info: QuestionInfo) -> list[str]:
@@ -141,7 +186,7 @@ def _bound_in_lines(
     subject and counts the asked thing (there or in the sentence): the same cut the
     extractive backend makes."""
     counted = info.target_phrase if info.target else ()
-    given = [(_value(s.text), not counted or counts_asked(sentence, s, counted, similar))
+    given = [(_value(s.text), not counted or _counts(sentence, s, counted, similar))
              for s in slots]
     exclude = frozenset(info.focus)
     for quote in quotes:
@@ -153,11 +198,21 @@ def _bound_in_lines(
                     text, find_slots(text, info.kind, exclude), named
                 ):
                     value = _value(found.text)
-                    counts = not counted or counts_asked(text, found, counted, similar)
+                    counts = not counted or _counts(text, found, counted, similar)
                     if any((g <= value or value <= g) and (counts or sentence_counts)
                            for g, sentence_counts in given):
                         return True
     return False
+
+
+def _counts(text: str, slot: Slot, counted: Sequence[str], similar: Similarity) -> bool:
+    """``counts_asked``, and a bare number before a conjunction ("India has purchased
+    more than 450 and Algeria...") counts whatever its sentence is about."""
+    tail = re.split(r"[,;:.()]|\b(?:and|or|but|while|whereas)\b", text[slot.end : slot.end + 80],
+                    maxsplit=1)[0]
+    if not [w for w in words(tail) if w not in STOPWORDS]:
+        return True
+    return counts_asked(text, slot, counted, similar)
 
 
 def _value(text: str) -> frozenset[str]:
