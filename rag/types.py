@@ -46,6 +46,10 @@ class Verification(_Frozen):
     """What the verifier did to an LLM answer before it was returned."""
 
     dropped: list[str] = Field(default_factory=list, description="Sentences removed, with why.")
+    recited: list[str] = Field(
+        default_factory=list,
+        description="Sentences kept with the line that states them instead of the one cited.",
+    )
     repaired: bool = False
     fell_back: bool = False
 

@@ -146,7 +146,9 @@ def test_hostile_completions_never_get_through(
     server.manner = manner
     answer = _ask(seeds_engine, server)
     assert_trustworthy(seeds_engine, answer)
-    assert len(server.requests) == 2  # the answer and one repair round, no more
+    # The answer, and one repair round at most (none where every claim that stays is
+    # cited to a line that states it).
+    assert 1 <= len(server.requests) <= 2
     text = getattr(answer, "text", "")
     for bad in ("5,000", "10,000", "two billion", "did not", "300", "S97"):
         assert bad not in text

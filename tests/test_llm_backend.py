@@ -10,9 +10,10 @@ from typing import Any
 
 import pytest
 
+from rag.answer.checking import check_answer
 from rag.answer.context import SourceLine
 from rag.answer.extractive import ExtractiveBackend
-from rag.answer.llm import Done, LLMBackend, SentenceChecked, Token, check_answer
+from rag.answer.llm import Done, LLMBackend, SentenceChecked, Token
 from rag.engine import Engine, resolve_draft
 from rag.prompts import REFUSAL_SENTINEL
 from rag.types import Answer
@@ -77,10 +78,26 @@ def test_the_prompt_carries_ids_not_file_names_to_cite(seeds_engine: Engine) -> 
     assert QUESTION in user
 
 
-def test_an_invented_id_is_removed_and_the_sentence_repaired(seeds_engine: Engine) -> None:
+def test_a_right_claim_on_a_wrong_id_is_cited_to_the_line_that_states_it(
+    seeds_engine: Engine,
+) -> None:
+    lines = LLMBackend(FakeChat(), seeds_engine.corpus_root).prepare(
+        QUESTION, seeds_engine.retriever(), 8).lines
+    other = next(i for i, line in lines.items() if "Egypt" not in line.text)
+    for wrong in ("S999", other):  # never handed out; handed out for another line
+        chat = FakeChat(f"In July, Egypt bought 500 T-90 tanks [{wrong}].")
+        answer = _ask(seeds_engine, chat)
+        assert len(chat.calls) == 1  # nothing to repair
+        (citation,) = answer.citations
+        assert "In July, Egypt bought 500" in citation.quote
+        assert answer.verification is not None
+        assert answer.verification.recited
+
+
+def test_an_invented_id_on_an_unsupported_claim_is_repaired(seeds_engine: Engine) -> None:
     sid = _egypt_line(seeds_engine)
     chat = FakeChat(
-        "Egypt bought 500 tanks [S999].",
+        "Egypt bought 500 tanks from Belarus [S999].",
         f"Egypt bought 500 T-90 tanks [{sid}].",
     )
     answer = _ask(seeds_engine, chat)

@@ -4,9 +4,9 @@
 many T-90 tanks did Algeria buy?" by "Algeria has also bought T-90 tanks", however well
 their lines support them. A sentence answers when, for some part of the question
 (``split_question``):
-* its cited lines (or the sentence) name the question's subject ("did *Algeria* buy")
-  and its other names, bar one that other lines of the same files name (a photo caption
-  need not repeat "Army-2022"), and any year the question gives;
+* its cited lines (or the sentence) name the question's subject ("did *Algeria* buy"), or
+  one of its names when it has no subject, and any year it gives; its other names may
+  stand elsewhere in the cited files (a photo caption need not repeat "Army-2022");
 * a question asking for a figure, a date, a name holds one of that kind, which the
   question does not already hold (not "Vladimir" of the question's "Putin", nor a bare
   "Russian"); a figure or date stands in a cited clause of the question's subject,
@@ -87,7 +87,8 @@ def _problems(
     around = BASE.forms(words(" \n ".join(context))) | have
     names = [t for t in info.focus if not t.replace(".", "").isdigit()]
     missing = [t for t in names if not _spelt(t, have)]
-    if len(missing) > 1 or any(t in info.subject or not _spelt(t, around) for t in missing):
+    if missing and (len(missing) == len(names)
+                    or any(t in info.subject or not _spelt(t, around) for t in missing)):
         return [f"does not name {', '.join(missing)}, which the question asks about"]
     if years := [t for t in info.focus if _YEAR.fullmatch(t) and t not in have]:
         return [f"does not give the year {', '.join(years)} the question asks about"]
@@ -114,6 +115,7 @@ def _problems(
         spoken = [w for w in asked if _spoken_of(w, present, around, similar, near)]
         least = 1.0
     else:  # nothing typed to bind: the cited lines themselves must speak of most of it
+        asked = [w for w in asked if BASE.form(w) != info.target]  # what the answer names
         cited = [w for w in words(evidence) if w not in STOPWORDS]
         spoken = [w for w in asked if _spoken_of(w, cited, have, similar, near)]
         least = MIN_ASKED * len(asked)

@@ -1,0 +1,126 @@
+"""Checking what a model wrote, sentence by sentence, against the lines it was shown.
+
+A completion is read as a structured answer, or as text with ``[S1]`` markers (what a
+server that ignores the schema writes). Each sentence then goes through ``Checker``:
+1. ids the code did not hand out for this question are set aside;
+2. the lines its ids point to must support it (``rag.verify.sentence_support``) and it must
+   answer the question (``rag.verify.answers_question``, which may look for a name the
+   cited lines lack in the rest of their file);
+3. when its own ids fail, a handed-out line that passes both checks alone is cited
+   instead: the model got the claim right and the line wrong, and a citation the code
+   verified is as good as one the model chose (``CheckedSentence.recited`` keeps what it
+   cited);
+4. a passing sentence keeps only the ids it needs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from rag.answer.context import SourceLine
+from rag.answer.structured import parse_structured
+from rag.language.placement import Similarity, exact_similarity
+from rag.prompts import REFUSAL_SENTINEL
+from rag.verify import ID_MARKERS, answers_question, sentence_support, split_marked
+
+__all__ = ["CheckedSentence", "Checker", "check_answer", "read_completion", "split_item"]
+
+
+@dataclass(frozen=True)
+class CheckedSentence:
+    text: str  # without its id markers
+    ids: tuple[str, ...]  # ids handed out for this question that it needs
+    invented: tuple[str, ...]  # ids it cites that were never handed out
+    problems: tuple[str, ...]  # empty when the sentence passed
+    recited: tuple[str, ...] = ()  # the ids the model gave, when the checker cited others
+
+    @property
+    def passed(self) -> bool:
+        return not self.problems
+
+
+@dataclass(frozen=True)
+class Checker:
+    """The checks for one question: the lines handed out under ids, the question, word
+    similarity for near words, and a file's lines (where a name the cited lines lack may
+    stand)."""
+
+    lines: dict[str, SourceLine]
+    question: str = ""
+    similar: Similarity = exact_similarity
+    document: Callable[[str], Sequence[str]] | None = None
+
+    def answer(self, raw: str) -> tuple[bool, list[CheckedSentence]]:
+        """Whether ``raw`` refuses, and each of its sentences checked."""
+        refused, sentences = read_completion(raw)
+        return refused, [self.sentence(text, cited) for text, cited in sentences]
+
+    def sentence(self, text: str, cited: Sequence[str]) -> CheckedSentence:
+        """One sentence and the ids it cites, checked (see the module's docstring)."""
+        ids = tuple(dict.fromkeys(i.upper() for i in cited if i.upper() in self.lines))
+        invented = tuple(i for i in cited if i.upper() not in self.lines)
+        if ids:
+            problems = self._problems(text, ids)
+        else:
+            problems = ["cites no source id" + (
+                f" (ids {', '.join(invented)} were never given)" if invented else "")]
+        if problems:
+            found = next((i for i in self.lines if i not in ids
+                          and not self._problems(text, (i,))), None)
+            if found is None:
+                return CheckedSentence(text, ids, invented, tuple(problems))
+            return CheckedSentence(text, (found,), invented, (), recited=ids + invented)
+        for line_id in reversed(ids):
+            fewer = tuple(i for i in ids if i != line_id)
+            if fewer and not self._problems(text, fewer):
+                ids = fewer
+        return CheckedSentence(text, ids, invented, ())
+
+    def _problems(self, text: str, ids: Sequence[str]) -> list[str]:
+        quotes = [self.lines[i].text for i in ids]
+        problems = sentence_support(text, quotes).reasons
+        if not problems and self.question:
+            problems = answers_question(self.question, text, quotes, self._around(ids),
+                                        self.similar)
+        return problems
+
+    def _around(self, ids: Sequence[str]) -> list[str]:
+        """The other lines of the cited files: the whole files where they can be read,
+        else the lines handed out from them."""
+        sources = dict.fromkeys(self.lines[i].source for i in ids)
+        if self.document is not None:
+            return [line for source in sources for line in self.document(source)]
+        return [line.text for line in self.lines.values()
+                if line.source in sources and line.id not in ids]
+
+
+def check_answer(
+    raw: str, lines: dict[str, SourceLine], question: str = "",
+    similar: Similarity = exact_similarity,
+) -> tuple[bool, list[CheckedSentence]]:
+    """``Checker(lines, question, similar).answer(raw)``."""
+    return Checker(lines, question, similar).answer(raw)
+
+
+def read_completion(raw: str) -> tuple[bool, list[tuple[str, list[str]]]]:
+    """Whether a completion refuses, and its sentences with the ids each cites: from a
+    structured answer, or from text with ``[S1]`` markers and the refusal sentinel."""
+    parsed = parse_structured(raw)
+    if parsed is None:
+        text = raw.replace(REFUSAL_SENTINEL, " ").strip()
+        refused = REFUSAL_SENTINEL in raw and not ID_MARKERS.search(text)
+        return refused, split_marked(text, ID_MARKERS)
+    if not parsed.answerable:
+        return True, []
+    out = []
+    for text, ids in parsed.sentences:
+        out.extend(split_item(text, ids))
+    return False, out
+
+
+def split_item(text: str, ids: Sequence[str]) -> list[tuple[str, list[str]]]:
+    """One structured sentence item as sentences, each citing the item's ids (and any
+    markers the model wrote into the text)."""
+    return [(sentence, list(dict.fromkeys([*ids, *marked])))
+            for sentence, marked in split_marked(text, ID_MARKERS)]
