@@ -1,48 +1,103 @@
-"""Precision and recall of the support checker (rag.verify.sentence_support) on
-hand-written answer sentences, right and deliberately wrong (evals/verifier.jsonl).
+"""The checker against human labels: hand-written sentences, right and deliberately wrong
+(evals/verifier.jsonl, support only), and real sentences a model wrote
+(evals/verifier_real.jsonl, labelled by reading their cited lines: supported, and
+answering the question).
 
     python benchmarks/verifier.py [--show]
 
-"Flagged" means the checker said a sentence is not supported by the lines it cites. The
-positive class is a wrong sentence: precision is the share of flagged sentences that
-were wrong, recall the share of wrong sentences that were flagged. Misses are printed
-with --show, so the checker's blind spots are on the record.
+"Passed" means the checker let a sentence through. On the real sentences the checker is
+the LLM path's, run as it runs there (``rag.answer.checking.Checker``: support, then
+whether the sentence answers the question, with word vectors for near words and the
+cited files' other lines), on the sentence and the lines the model cited; citing another
+handed-out line instead is not counted (only the cited lines were labelled). A sentence is
+acceptable when its labels say both supported and answering.
+
+* false passes: acceptable? no, passed: yes, as a share of the unacceptable sentences;
+* false drops: acceptable, dropped, as a share of the acceptable ones;
+* balanced accuracy: the mean of the two recalls (unacceptable dropped, acceptable passed).
+Wrong calls are printed with --show, so the checker's blind spots are on the record.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
 
-from rag.corpus import quote_lines
+from rag.answer.checking import Checker
+from rag.answer.context import SourceLine
+from rag.answer.lexicon import WordVectors
+from rag.corpus import quote_lines, read_lines
+from rag.embeddings import MiniLMEmbedder
 from rag.verify import sentence_support
 
 ROOT = Path(__file__).resolve().parent.parent
+SEEDS = ROOT / "seeds"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--show", action="store_true", help="print every wrong call")
     args = parser.parse_args()
-    rows = [json.loads(line) for line in (ROOT / "evals" / "verifier.jsonl").open()]
-    counts: Counter[str] = Counter()
-    for row in rows:
-        quotes = [quote_lines(ROOT / "seeds", c["source"], c["line"], c["line"])
-                  for c in row["cites"]]
+    hand = [json.loads(line) for line in (ROOT / "evals" / "verifier.jsonl").open()]
+    calls = []
+    for row in hand:
+        quotes = [quote_lines(SEEDS, c["source"], c["line"], c["line"]) for c in row["cites"]]
         support = sentence_support(row["sentence"], quotes)
-        flagged = not support.supported
-        wrong = not row["supported"]
-        counts[("t" if flagged == wrong else "f") + ("p" if flagged else "n")] += 1
-        if args.show and flagged != wrong:
-            print(f"{'missed' if wrong else 'false alarm'} [{row['kind']}] {row['sentence']}"
-                  f" -> {support.reasons}")
-    tp, fp, fn, tn = counts["tp"], counts["fp"], counts["fn"], counts["tn"]
-    print(f"{len(rows)} sentences: {tp + fn} wrong, {tn + fp} right")
-    print(f"wrong sentences flagged (recall):     {tp}/{tp + fn} = {tp / max(1, tp + fn):.2f}")
-    print(f"flags that were right (precision):    {tp}/{tp + fp} = {tp / max(1, tp + fp):.2f}")
-    print(f"right sentences passed:               {tn}/{tn + fp} = {tn / max(1, tn + fp):.2f}")
+        calls.append((row["supported"], support.supported, row["sentence"], support.reasons))
+    report("hand-written sentences (evals/verifier.jsonl), support", calls, args.show)
+    real_path = ROOT / "evals" / "verifier_real.jsonl"
+    rows = [json.loads(line) for line in real_path.open()] if real_path.exists() else []
+    rows = [r for r in rows if r["supported"] is not None and r["answers"] is not None]
+    if not rows:
+        return
+    similar = WordVectors(MiniLMEmbedder()).best
+    support_calls, checker_calls = [], []
+    for row in rows:
+        checked = checked_row(row, similar)
+        quotes = [quote_lines(SEEDS, c["source"], c["line"], c["line"]) for c in row["cites"]]
+        support = sentence_support(row["sentence"], quotes) if quotes else None
+        support_calls.append((row["supported"], bool(support and support.supported),
+                              row["sentence"], support.reasons if support else ["cites nothing"]))
+        checker_calls.append((row["supported"] and row["answers"], checked.passed,
+                              f"{row['question']} -> {row['sentence']}", list(checked.problems)))
+    report("real model sentences (evals/verifier_real.jsonl), support alone", support_calls,
+           args.show)
+    report("real model sentences, the LLM path's checks (support and answering)",
+           checker_calls, args.show)
+
+
+def checked_row(row: dict, similar: object) -> object:
+    """The row's sentence checked as the LLM path checks it, with only its cited lines
+    handed out (so the checker cannot cite another)."""
+    lines = {}
+    for n, place in enumerate(row["cites"], 1):
+        text = quote_lines(SEEDS, place["source"], place["line"], place["line"]).strip()
+        lines[f"S{n}"] = SourceLine(f"S{n}", place["source"], place["line"], text)
+    checker = Checker(lines, row["question"], similar,  # type: ignore[arg-type]
+                      lambda source: read_lines(SEEDS, source))
+    return checker.sentence(row["sentence"], list(lines))
+
+
+def report(title: str, calls: Iterable[tuple[bool, bool, str, list[str]]], show: bool) -> None:
+    """``calls``: (acceptable by the labels, passed by the checker, text, reasons)."""
+    calls = list(calls)
+    good = [c for c in calls if c[0]]
+    bad = [c for c in calls if not c[0]]
+    false_passes = [c for c in bad if c[1]]
+    false_drops = [c for c in good if not c[1]]
+    dropped_bad = 1 - len(false_passes) / len(bad) if bad else 1.0
+    passed_good = 1 - len(false_drops) / len(good) if good else 1.0
+    print(f"\n{title}: {len(calls)} sentences, {len(good)} acceptable, {len(bad)} not")
+    print(f"  false passes: {len(false_passes)}/{len(bad)} = {1 - dropped_bad:.3f}")
+    print(f"  false drops:  {len(false_drops)}/{len(good)} = {1 - passed_good:.3f}")
+    print(f"  balanced accuracy: {(dropped_bad + passed_good) / 2:.3f}")
+    if show:
+        for acceptable, passed, text, reasons in calls:
+            if acceptable != passed:
+                what = "false pass" if passed else f"false drop {reasons}"
+                print(f"    {what}: {text}")
 
 
 if __name__ == "__main__":

@@ -19,10 +19,10 @@ from rag.settings import Settings
 from rag.types import Answer
 
 __all__ = [
+    "Replayed",
     "baseline_answerer",
     "extractive_answerer",
     "openai_answerer",
-    "per_item",
     "recorded",
 ]
 
@@ -84,32 +84,67 @@ def _as_answer(engine: Engine, question: str, text: str, nodes: list[Any]) -> An
     return resolve_draft(question, Draft(mapped, citations), "baseline", engine.corpus_root)
 
 
-def per_item(answerer: Answerer, folder: Path, name: str, record: bool) -> Answerer:
-    """``answerer`` with each item's HTTP replayed from (or, with ``record``, added to)
-    the cassette ``name``: recording saves after every item, so a long recording can be
-    stopped and resumed; replaying an item that was never recorded raises NotRecorded."""
-    from vcr.errors import CannotOverwriteExistingCassetteException
+class Replayed:
+    """``answerer`` with each item's HTTP replayed from (or, with ``record``, added to) the
+    cassette ``name``: recording saves after every item, so a long recording can be
+    stopped and resumed; replaying an item that was never recorded raises NotRecorded.
+    ``seconds[item id]`` is the time the server reported spending on the item's requests
+    (llama.cpp's ``timings``), as recorded."""
 
-    def answer(item: EvalItem) -> Answer:
-        if not record and not (folder / name).exists():
+    def __init__(
+        self, answerer: Answerer, folder: Path, name: str, record: bool,
+        provenance: dict[str, str] | None = None,
+    ) -> None:
+        self.answerer = answerer
+        self.folder = folder
+        self.name = name
+        self.record = record
+        self.provenance = provenance
+        self.seconds: dict[str, float] = {}
+
+    def __call__(self, item: EvalItem) -> Answer:
+        from vcr.errors import CannotOverwriteExistingCassetteException
+
+        if not self.record and not (self.folder / self.name).exists():
             raise NotRecorded(item.id)
         try:
-            with recorded(folder, name, record):
-                return answerer(item)
+            with recorded(self.folder, self.name, self.record, self.provenance) as cassette:
+                known, played = len(cassette.data), dict(cassette.play_counts)
+                answer = self.answerer(item)
+                used = [i for i in range(len(cassette.data))
+                        if i >= known or cassette.play_counts[i] > played.get(i, 0)]
         except CannotOverwriteExistingCassetteException as exc:
             raise NotRecorded(item.id) from exc
-
-    return answer
+        seconds = [_server_seconds(cassette.data[i][1]) for i in used]
+        if seconds and all(s is not None for s in seconds):
+            self.seconds[item.id] = sum(s for s in seconds if s is not None)
+        return answer
 
 
 @contextmanager
-def recorded(folder: Path, name: str, record: bool) -> Iterator[Any]:
+def recorded(
+    folder: Path, name: str, record: bool, provenance: dict[str, str] | None = None
+) -> Iterator[Any]:
     """Replay the HTTP of an eval run, or with ``record`` add what is not recorded yet."""
     machine = recorder(
-        folder, "new_episodes" if record else "none", ("question_turn", _same_question_turn)
+        folder, "new_episodes" if record else "none", ("question_turn", _same_question_turn),
+        provenance,
     )
     with machine.use_cassette(name) as cassette:
         yield cassette
+
+
+def _server_seconds(response: dict[str, Any]) -> float | None:
+    """The time a llama.cpp server reports for a response (prompt and generation), from
+    its ``timings``; None for servers that report none (or a stream, whose body is
+    events)."""
+    body = response.get("body", {}).get("string", b"")
+    try:
+        data = json.loads(body.decode() if isinstance(body, bytes) else body)
+        timings = data["timings"]
+        return (float(timings["prompt_ms"]) + float(timings["predicted_ms"])) / 1000
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
 
 
 def _same_question_turn(r1: Any, r2: Any) -> None:

@@ -9,12 +9,14 @@ from pathlib import Path
 from rag.api import engine_for
 from rag.errors import ConfigError
 from rag.evaluation.backends import (
+    Replayed,
     baseline_answerer,
     extractive_answerer,
     openai_answerer,
-    per_item,
 )
+from rag.evaluation.cassettes import endpoint_provenance
 from rag.evaluation.dataset import load_items
+from rag.evaluation.labels import load_labels
 from rag.evaluation.runner import BACKENDS, Run, check_gate, run_backend, table, write_reports
 from rag.settings import Settings
 
@@ -22,7 +24,7 @@ __all__ = ["add_eval_command", "run_eval"]
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 EVALS = ROOT / "evals"
-RECORDED_MODEL = "smollm2-135m-instruct"
+RECORDED_MODEL = "qwen2.5-coder-1.5b-instruct-q4_k_m"  # rag.local.model.MODEL_ALIAS
 RECORDED_URL = "http://127.0.0.1:8765/v1"
 
 
@@ -35,7 +37,9 @@ def add_eval_command(commands: argparse._SubParsersAction) -> None:  # type: ign
     parser.add_argument("--backend", action="append", choices=BACKENDS,
                         help="backend to run (repeatable; default: all that can run)")
     parser.add_argument("--record", action="store_true",
-                        help="re-record openai/baseline against OPENAI_BASE_URL")
+                        help="record what openai/baseline lack against OPENAI_BASE_URL")
+    parser.add_argument("--local", action="store_true",
+                        help="with --record: record against the local model, started here")
     parser.add_argument("--gate", action="store_true",
                         help="exit 1 when a metric is below evals/thresholds.json")
     parser.add_argument("--out", type=Path, default=EVALS / "reports", metavar="DIR",
@@ -56,9 +60,16 @@ def run_eval(args: argparse.Namespace) -> int:
         model=None if args.record else RECORDED_MODEL,
         base_url=None if args.record else RECORDED_URL,
     )
-    if args.record and not (settings.base_url or settings.api_key):
-        raise ConfigError("--record needs OPENAI_BASE_URL (or OPENAI_API_KEY for OpenAI)")
+    provenance = None
+    if args.record:
+        llm_settings = _recording_settings(llm_settings, args.local)
+        assert llm_settings.base_url is not None or llm_settings.api_key
+        provenance = endpoint_provenance(
+            llm_settings.base_url or "https://api.openai.com/v1", llm_settings.model,
+            llm_settings.model_dir,
+        )
     runs: list[Run] = []
+    labels = load_labels(EVALS / "verifier_real.jsonl")
     for backend in args.backend or list(BACKENDS):
         if backend == "extractive":
             runs.append(run_backend(backend, engine, items,
@@ -71,8 +82,9 @@ def run_eval(args: argparse.Namespace) -> int:
         answerer = (openai_answerer if backend == "openai" else baseline_answerer)(
             engine, llm_settings, args.top_k
         )
-        run = run_backend(backend, engine, items[: args.limit],
-                          per_item(answerer, cassettes, cassette, args.record), args.top_k)
+        replayed = Replayed(answerer, cassettes, cassette, args.record, provenance)
+        run = run_backend(backend, engine, items[: args.limit], replayed, args.top_k,
+                          replayed.seconds, labels)
         run.note = ", ".join(filter(None, ["recorded", run.note]))
         runs.append(run)
     print(table(runs))
@@ -89,3 +101,22 @@ def run_eval(args: argparse.Namespace) -> int:
             return 1
         print("gate: every metric at or above its threshold")
     return 0
+
+
+def _recording_settings(settings: Settings, local: bool) -> Settings:
+    """The endpoint to record against: the local model, started here for the run, or
+    the one the environment names."""
+    if not local:
+        if not (settings.base_url or settings.api_key):
+            raise ConfigError("--record needs OPENAI_BASE_URL (or OPENAI_API_KEY), or --local")
+        return settings
+    from rag.answer.registry import LOCAL_TIMEOUT_S
+    from rag.errors import LocalModelError
+    from rag.local.model import MODEL_ALIAS, installed_model
+    from rag.local.server import LocalServer
+
+    model = installed_model(settings.model_dir)
+    if model is None:
+        raise LocalModelError("the local model is not fetched yet: run `rag local fetch`")
+    return settings.with_(base_url=LocalServer(model).base_url, model=MODEL_ALIAS,
+                          timeout_s=max(settings.timeout_s, LOCAL_TIMEOUT_S))

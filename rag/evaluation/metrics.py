@@ -8,12 +8,16 @@ Per answer:
   (``rag.verify.sentence_support``);
 * facts: share of required facts found in the answer text; token F1 against the
   hand-written answer (SQuAD normalisation);
+* unsupported: of the answer's sentences that people labelled (``evals/verifier_real.jsonl``
+  by the sentence and the lines it cites), how many the labels say their lines do not
+  support; sentences nobody labelled are counted apart, never guessed;
 Over a set: the means of the above over answerable items, with refusal precision and
 recall on unanswerable items and the over-refusal rate on answerable ones.
 """
 
 from __future__ import annotations
 
+import statistics
 import string
 from collections import Counter
 from collections.abc import Sequence
@@ -22,8 +26,9 @@ from pydantic import BaseModel
 
 from rag.engine import MARKER
 from rag.evaluation.dataset import EvalItem
+from rag.evaluation.labels import Label, sentence_id
 from rag.types import Answer
-from rag.verify import cited_sentences, sentence_support
+from rag.verify import cited_sentences, sentence_support, split_cited
 
 __all__ = ["ItemScore", "Summary", "score_item", "summarize", "token_f1"]
 
@@ -41,6 +46,10 @@ class ItemScore(BaseModel):
     token_f1: float | None = None
     retrieval_recall: float | None = None  # gold facts with a gold line in the top-k passages
     fell_back: bool = False  # an LLM answer replaced by the extractive one
+    seconds: float | None = None  # the model's time on this question, as its server reported
+    labelled: int = 0  # returned sentences with a human label
+    unsupported: int = 0  # of those, labelled not supported by their cited lines
+    unlabelled: int = 0  # returned sentences nobody labelled
 
 
 class Summary(BaseModel):
@@ -58,6 +67,10 @@ class Summary(BaseModel):
     over_refusal: float  # answerable items refused
     retrieval_recall: float | None = None
     fell_back: float = 0.0  # share of answers an LLM backend handed to the extractive one
+    fell_back_answerable: float = 0.0  # the same, over answerable questions
+    seconds: float | None = None  # median model seconds a question, where recorded
+    unsupported: float | None = None  # share of labelled returned sentences unsupported
+    unlabelled: int = 0  # returned sentences without a label
 
 
 def cited_lines(answer: Answer) -> set[tuple[str, int]]:
@@ -67,13 +80,17 @@ def cited_lines(answer: Answer) -> set[tuple[str, int]]:
 
 
 def score_item(
-    item: EvalItem, answer: Answer, retrieved: set[tuple[str, int]] | None = None
+    item: EvalItem, answer: Answer, retrieved: set[tuple[str, int]] | None = None,
+    labels: dict[str, Label] | None = None,
 ) -> ItemScore:
-    """Score one answer against its hand-written item."""
+    """Score one answer against its hand-written item (and its sentences against their
+    human labels, when ``labels`` are given)."""
     score = ItemScore(
         id=item.id, category=item.category, answerable=item.answerable, refused=answer.refused,
         fell_back=bool(answer.verification and answer.verification.fell_back),
     )
+    if labels is not None and not answer.refused:
+        _score_labels(score, answer, labels)
     if item.gold and retrieved is not None:
         score.retrieval_recall = sum(bool(g.lines() & retrieved) for g in item.gold) / len(
             item.gold
@@ -100,6 +117,18 @@ def score_item(
     return score
 
 
+def _score_labels(score: ItemScore, answer: Answer, labels: dict[str, Label]) -> None:
+    for sentence, numbers in split_cited(answer.text):
+        cited = [answer.citations[n - 1] for n in numbers if 0 < n <= len(answer.citations)]
+        lines = [(c.source, n) for c in cited for n in range(c.start_line, c.end_line + 1)]
+        label = labels.get(sentence_id(answer.question, sentence, lines))
+        if label is None:
+            score.unlabelled += 1
+        else:
+            score.labelled += 1
+            score.unsupported += not label.supported
+
+
 def summarize(scores: Sequence[ItemScore]) -> Summary:
     answerable = [s for s in scores if s.answerable]
     unanswerable = [s for s in scores if not s.answerable]
@@ -120,6 +149,12 @@ def summarize(scores: Sequence[ItemScore]) -> Summary:
         over_refusal=_ratio(sum(s.refused for s in answerable), len(answerable)),
         retrieval_recall=_mean(retrieval) if retrieval else None,
         fell_back=_ratio(sum(s.fell_back for s in scores), len(scores)),
+        fell_back_answerable=_ratio(sum(s.fell_back for s in answerable), len(answerable)),
+        seconds=statistics.median(timed) if (timed := [
+            s.seconds for s in scores if s.seconds is not None]) else None,
+        unsupported=_ratio(sum(s.unsupported for s in scores), labelled)
+        if (labelled := sum(s.labelled for s in scores)) else None,
+        unlabelled=sum(s.unlabelled for s in scores),
     )
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,7 @@ from rag.answer.base import Draft, DraftCitation
 from rag.corpus import quote_lines
 from rag.engine import Engine, resolve_draft
 from rag.evaluation.dataset import EvalItem
+from rag.evaluation.labels import Label
 from rag.evaluation.metrics import ItemScore, Summary, score_item, summarize
 from rag.types import Answer
 
@@ -71,10 +72,12 @@ class NotRecorded(Exception):
 
 
 def run_backend(
-    name: str, engine: Engine, items: list[EvalItem], answer: Answerer, top_k: int
+    name: str, engine: Engine, items: list[EvalItem], answer: Answerer, top_k: int,
+    seconds: Mapping[str, float] | None = None, labels: dict[str, Label] | None = None,
 ) -> Run:
     """Answer and score every item; retrieval recall@top_k from the same retriever.
-    Items an answerer has no recording for are left out, and the run's note says so."""
+    Items an answerer has no recording for are left out, and the run's note says so.
+    ``seconds`` (filled as items are answered) gives each item's model time."""
     answers, scores = [], []
     missing = 0
     for item in items:
@@ -89,7 +92,10 @@ def run_backend(
             for n in range(p.start_line, p.end_line + 1)
         }
         answers.append(got)
-        scores.append(score_item(item, got, retrieved))
+        score = score_item(item, got, retrieved, labels)
+        if seconds is not None and item.id in seconds:
+            score.seconds = seconds[item.id]
+        scores.append(score)
     note = f"{len(items) - missing} of {len(items)} recorded" if missing else ""
     return Run(name, summarize(scores), scores, answers, note)
 
@@ -113,7 +119,7 @@ def random_citer(engine: Engine, seed: int = 0) -> Answerer:
 GATED = {
     "citation_recall": True, "citation_hit": True, "citation_precision": True,
     "faithfulness": True, "facts": True, "refusal_recall": True, "over_refusal": False,
-    "retrieval_recall": True,
+    "retrieval_recall": True, "unsupported": False, "fell_back_answerable": False,
 }
 
 
@@ -154,7 +160,8 @@ COLUMNS = (
     ("cit.recall", "citation_recall"), ("cit.hit", "citation_hit"),
     ("cit.prec", "citation_precision"), ("faithful", "faithfulness"), ("facts", "facts"),
     ("tokenF1", "token_f1"), ("refuse.R", "refusal_recall"), ("refuse.P", "refusal_precision"),
-    ("over-ref", "over_refusal"), ("retr@k", "retrieval_recall"), ("fallback", "fell_back"),
+    ("over-ref", "over_refusal"), ("retr@k", "retrieval_recall"),
+    ("fallback", "fell_back_answerable"), ("unsupp.", "unsupported"), ("s/q", "seconds"),
 )
 
 
@@ -164,8 +171,12 @@ def table(runs: list[Run], markdown: bool = False) -> str:
     rows = []
     for run in runs:
         values = [getattr(run.summary, field) for _, field in COLUMNS]
-        rows.append([run.backend + (f" ({run.note})" if run.note else ""),
-                     *("-" if v is None else f"{v:.2f}" for v in values),
+        unlabelled = run.summary.unlabelled
+        note = ", ".join(filter(None, [
+            run.note, f"{unlabelled} sentences unlabelled" if unlabelled else ""]))
+        rows.append([run.backend + (f" ({note})" if note else ""),
+                     *("-" if v is None else f"{v:.2f}" if v < 10 else f"{v:.0f}"
+                       for v in values),
                      str(run.summary.items)])
     if markdown:
         lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
