@@ -5,7 +5,7 @@ server that ignores the schema writes). Each sentence then goes through ``Checke
 1. ids the code did not hand out for this question are set aside;
 2. the lines its ids point to must support it (``rag.verify.sentence_support``) and it must
    answer the question (``rag.verify.answers_question``, which may look for a name the
-   cited lines lack in the rest of their file);
+   cited lines lack in the lines just before them or their file's title);
 3. when its own ids fail, a handed-out line that passes both checks alone is cited
    instead: the model got the claim right and the line wrong, and a citation the code
    verified is as good as one the model chose (``CheckedSentence.recited`` keeps what it
@@ -24,7 +24,10 @@ from rag.language.placement import Similarity, exact_similarity
 from rag.prompts import REFUSAL_SENTINEL
 from rag.verify import ID_MARKERS, answers_question, sentence_support, split_marked
 
-__all__ = ["CheckedSentence", "Checker", "check_answer", "read_completion", "split_item"]
+__all__ = ["NEARBY", "CheckedSentence", "Checker", "check_answer", "read_completion",
+           "split_item"]
+
+NEARBY = 3  # lines before a cited line that may name what it leaves out
 
 
 @dataclass(frozen=True)
@@ -86,13 +89,21 @@ class Checker:
         return problems
 
     def _around(self, ids: Sequence[str]) -> list[str]:
-        """The other lines of the cited files: the whole files where they can be read,
-        else the lines handed out from them."""
-        sources = dict.fromkeys(self.lines[i].source for i in ids)
-        if self.document is not None:
-            return [line for source in sources for line in self.document(source)]
-        return [line.text for line in self.lines.values()
-                if line.source in sources and line.id not in ids]
+        """What a cited line stands in: its file's first line (the title), the
+        ``NEARBY`` lines before it and the one after, where a name it leaves out ("the
+        exercises" for "Vostok-2022") is named; without the files, the lines handed out
+        from them."""
+        if self.document is None:
+            sources = {self.lines[i].source for i in ids}
+            return [line.text for line in self.lines.values()
+                    if line.source in sources and line.id not in ids]
+        out: list[str] = []
+        for i in ids:
+            cited = self.lines[i]
+            lines = self.document(cited.source)
+            wanted = {1, *range(max(1, cited.line - NEARBY), cited.line), cited.line + 1}
+            out.extend(lines[n - 1] for n in sorted(wanted) if n <= len(lines) and n != cited.line)
+        return out
 
 
 def check_answer(

@@ -12,6 +12,7 @@ generation on two shared cores fell from ~10 to ~1 token a second.
 from __future__ import annotations
 
 import atexit
+import importlib.util
 import os
 import select
 import signal
@@ -116,6 +117,8 @@ class LocalServer:
             return self._url
 
     def _start(self) -> str:
+        if importlib.util.find_spec("xllamacpp") is None:
+            raise LocalModelError("the local backend needs xllamacpp: pip install 'rag[local]'")
         command = [sys.executable, "-m", "rag.local", "serve", "--port", "0", "--watch-stdin",
                    "--model", str(self.model)]
         if self.threads:

@@ -5,20 +5,25 @@ many T-90 tanks did Algeria buy?" by "Algeria has also bought T-90 tanks", howev
 their lines support them. A sentence answers when, for some part of the question
 (``split_question``):
 * its cited lines (or the sentence) name the question's subject ("did *Algeria* buy"), or
-  one of its names when it has no subject, and any year it gives; its other names may
-  stand elsewhere in the cited files (a photo caption need not repeat "Army-2022");
+  say "he", "she" or "they" of a subject their file names, and any year it gives; its
+  other names may stand elsewhere in the cited files (a photo caption need not repeat
+  "Army-2022"); a demonym it uses as an adjective ("the *Russian* tank", "*Western*
+  sanctions") is no name to find, but qualifies a count like any other word;
 * a question asking for a figure, a date, a name holds one of that kind, which the
   question does not already hold (not "Vladimir" of the question's "Putin", nor a bare
-  "Russian"); a figure or date stands in a cited clause of the question's subject,
-  counting the asked thing ("how many *visitors*" is not answered by "70 *countries*");
+  "Russian"); a "where" is answered by a name after "in", "at", "near"..., a "which
+  country" by the name of a place; a figure or date stands in a cited clause of the
+  question's subject, counting the asked thing ("how many *visitors*" is not answered by
+  "70 *countries*");
   a name of a thing asked by its noun ("the name of the *expo*") has its lines speak of
   that noun;
 * the cited lines, or other lines of their files, speak of the other words the question
   asks about, each itself or a word near it (``similar``: word vectors where the caller
-  has them): every qualifier of a count ("how many ferries run at night *in winter*"),
-  one word at least when a figure, date or name answers (its kind and subject are
-  checked already: "how many soldiers were *killed*" is not answered by soldiers who
-  *participate*), and otherwise ``MIN_ASKED`` of them in the cited lines themselves;
+  has them): every qualifier of a count ("how many ferries run at night *in winter*"), one
+  word at least when a figure or date answers (its kind and subject are checked already:
+  "how many soldiers were *killed*" is not answered by soldiers who *participate*), one
+  in the cited lines themselves when a name does, and ``MIN_ASKED`` of them there
+  otherwise;
 * a "why" question gets a sentence or lines that give a reason.
 The same checks the extractive backend scores its candidates with (``rag.language``),
 here as verdicts, in the base vocabulary.
@@ -32,6 +37,7 @@ from collections.abc import Sequence
 from rag.language.figures import NAME, REASON, TYPED, VALUED, Slot, find_slots
 from rag.language.placement import (
     Similarity,
+    after_locative,
     counts_asked,
     exact_similarity,
     gives_reason,
@@ -49,12 +55,18 @@ MIN_ASKED = 0.75  # least share of the asked words the cited lines speak of (unt
 # Verbs too light to say what is asked ("what did he *give*", "how did it *come* about").
 _LIGHT = frozenset(BASE.form(w) for w in
                    "give take make get do go come put have be become keep let".split())
+_COUNTRY = frozenset(BASE.form(w) for w in ("country", "countries", "nation", "nations"))
+# Phrases that say one thing: "take part" is "participate", not a "part" to find.
+_PHRASES = {re.compile(r"\b(?:take|takes|taking|took|taken) part\b", re.I): "participate"}
+# Words that frame a question without asking anything ("as reported *across* the articles").
+_FRAMING = frozenset({"across", "throughout", "overall", "exactly", "specifically",
+                      "articles", "article", "sources", "source", "reported", "according"})
 # Nouns a name answers without saying them: "which *country*" by "North Korea".
 _NAMED_UNSAID = frozenset(BASE.form(w) for w in """country countries nation nations state
-    states city cities town capital region place location company firm agency organization
-    organisation group body conglomerate newspaper outlet channel party partner partners
-    buyer buyers name names leader leaders official officials""".split())
+    states city cities town capital region place location partner partners buyer buyers
+    name names leader leaders official officials""".split())
 _YEAR = re.compile(r"(?:1[5-9]|20)\d\d")
+_PRONOUN = re.compile(r"\b(?:he|she|they|He|She|They|his|her|His|Her)\b")
 NO_KIND = "holds no {} for the question"
 
 
@@ -70,6 +82,8 @@ def answers_question(
     (for at least one part of a question that asks two things). ``context``: other lines
     of the cited files, where a name or an asked word may stand instead."""
     first: list[str] | None = None
+    for phrase, word in _PHRASES.items():
+        question = phrase.sub(word, question)
     for part in split_question(question):
         problems = _problems(analyze_question(part), sentence, quotes, context, similar, near)
         if not problems:
@@ -85,10 +99,13 @@ def _problems(
     evidence = " \n ".join([sentence, *quotes])
     have = BASE.forms(words(evidence))
     around = BASE.forms(words(" \n ".join(context))) | have
-    names = [t for t in info.focus if not t.replace(".", "").isdigit()]
+    adjectives = _adjectives(info)
+    names = [t for t in info.focus if not t.replace(".", "").isdigit() and t not in adjectives]
     missing = [t for t in names if not _spelt(t, have)]
-    if missing and (len(missing) == len(names)
-                    or any(t in info.subject or not _spelt(t, around) for t in missing)):
+    subject = set(info.subject) - adjectives
+    if subject and _PRONOUN.search(" ".join(quotes)):
+        subject = {t for t in subject if not _spelt(t, around)}  # "he" of the file's Putin
+    if any(t in subject or not _spelt(t, around) for t in missing):
         return [f"does not name {', '.join(missing)}, which the question asks about"]
     if years := [t for t in info.focus if _YEAR.fullmatch(t) and t not in have]:
         return [f"does not give the year {', '.join(years)} the question asks about"]
@@ -96,7 +113,9 @@ def _problems(
         slots = find_slots(sentence, info.kind, frozenset(info.focus))
         if info.kind == NAME:
             slots = [s for s in names_fitting(sentence, slots, info)  # a person's if asked
-                     if not _part_of_asked_name(sentence, s, info)]
+                     if not _part_of_asked_name(sentence, s, info)
+                     and (not info.place or after_locative(sentence, s))
+                     and (info.target not in _COUNTRY or _is_place(s.text))]
         if not slots:
             return [NO_KIND.format(info.kind)]
         if info.kind == NAME and (noun := _thing_asked(info)) and not _spoken_of(
@@ -110,14 +129,17 @@ def _problems(
     if unspoken := [w for w in _qualifiers(info)
                     if not _spoken_of(w, present, around, similar, near)]:
         return [f"the cited lines do not speak of: {', '.join(unspoken)}"]
-    asked = [w for w in info.asked if BASE.form(w) not in _LIGHT]
-    if info.kind in TYPED:
+    asked = [w for w in info.asked if BASE.form(w) not in _LIGHT and w not in _FRAMING]
+    cited = [w for w in words(evidence) if w not in STOPWORDS]
+    spoken = [w for w in asked if _spoken_of(w, cited, have, similar, near)]
+    if info.kind in VALUED:  # bound to its subject already: its lines' context may speak
         spoken = [w for w in asked if _spoken_of(w, present, around, similar, near)]
         least = 1.0
-    else:  # nothing typed to bind: the cited lines themselves must speak of most of it
+    elif info.kind == NAME:
+        least = 1.0
+    else:  # nothing typed to bind: the cited lines must speak of most of it
         asked = [w for w in asked if BASE.form(w) != info.target]  # what the answer names
-        cited = [w for w in words(evidence) if w not in STOPWORDS]
-        spoken = [w for w in asked if _spoken_of(w, cited, have, similar, near)]
+        spoken = [w for w in spoken if w in asked]
         least = MIN_ASKED * len(asked)
     if asked and len(spoken) < least:
         unspoken = [w for w in asked if w not in spoken]
@@ -127,10 +149,22 @@ def _problems(
     return []
 
 
+def _is_place(name: str) -> bool:
+    """Whether a name is one the vocabulary knows as a place ("India", "North Korea")."""
+    places = set(BASE.places.values())
+    return any(BASE.form(w) in places for w in words(name))
+
+
+def _adjectives(info: QuestionInfo) -> set[str]:
+    """The forms of the question's demonyms, adjectives of its names ("the *Russian*
+    tank", "*Western* sanctions"): what they modify is asked about, not them."""
+    return {BASE.form(w) for w in words(info.text) if w in BASE.places}
+
+
 def _part_of_asked_name(sentence: str, slot: Slot, info: QuestionInfo) -> bool:
-    """A name slot that is a place word alone ("Russian"), or the rest of a name the
+    """A name slot that is a demonym alone ("Russian"), or the rest of a name the
     question gives ("Vladimir" beside the question's "Putin")."""
-    if BASE.form(slot.text) in set(BASE.places.values()) or slot.text.lower() in BASE.places:
+    if slot.text.lower() in BASE.places:
         return True
     before = re.findall(r"([A-Z][\w’'-]*)\s+$", sentence[: slot.start])
     after = re.findall(r"^\s+([A-Z][\w’'-]*)", sentence[slot.end :])
@@ -153,7 +187,8 @@ def _qualifiers(info: QuestionInfo) -> list[str]:
         return []
     head = phrase.index(info.target)
     qualifiers = [*info.target_phrase[:head], *info.target_phrase[head + 2 :]]
-    return [w for w in qualifiers if BASE.form(w) not in info.focus]
+    names = set(info.focus) - _adjectives(info)  # "Chinese soldiers": China qualifies
+    return [w for w in qualifiers if BASE.form(w) not in names]
 
 
 def _spelt(term: str, have: set[str]) -> bool:
