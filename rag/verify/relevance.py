@@ -65,6 +65,7 @@ _FRAMING = frozenset({"across", "throughout", "overall", "exactly", "specificall
 _NAMED_UNSAID = frozenset(BASE.form(w) for w in """country countries nation nations state
     states city cities town capital region place location partner partners buyer buyers
     name names leader leaders official officials""".split())
+_PLACES = frozenset(BASE.form(p) for p in BASE.places.values())
 _YEAR = re.compile(r"(?:1[5-9]|20)\d\d")
 _PRONOUN = re.compile(r"\b(?:he|she|they|He|She|They|his|her|His|Her)\b")
 NO_KIND = "holds no {} for the question"
@@ -99,6 +100,16 @@ def _problems(
     evidence = " \n ".join([sentence, *quotes])
     have = BASE.forms(words(evidence))
     around = BASE.forms(words(" \n ".join(context))) | have
+    return (_names_problems(info, quotes, have, around)
+            or _kind_problems(info, sentence, quotes, evidence, have, similar, near)
+            or _asked_problems(info, evidence, context, have, around, similar, near))
+
+
+def _names_problems(
+    info: QuestionInfo, quotes: list[str], have: set[str], around: set[str]
+) -> list[str]:
+    """The subject in the cited lines (or "he" of it), the other names near them, the
+    years in them."""
     adjectives = _adjectives(info)
     names = [t for t in info.focus if not t.replace(".", "").isdigit() and t not in adjectives]
     missing = [t for t in names if not _spelt(t, have)]
@@ -109,6 +120,14 @@ def _problems(
         return [f"does not name {', '.join(missing)}, which the question asks about"]
     if years := [t for t in info.focus if _YEAR.fullmatch(t) and t not in have]:
         return [f"does not give the year {', '.join(years)} the question asks about"]
+    return []
+
+
+def _kind_problems(
+    info: QuestionInfo, sentence: str, quotes: list[str], evidence: str, have: set[str],
+    similar: Similarity, near: float,
+) -> list[str]:
+    """An answer of the asked kind, of the asked thing, bound to the asked subject."""
     if info.kind in TYPED:
         slots = find_slots(sentence, info.kind, frozenset(info.focus))
         if info.kind == NAME:
@@ -123,8 +142,17 @@ def _problems(
         ):
             return [f"the cited lines do not speak of the {noun} asked for"]
         if info.kind in VALUED and not _bound_in_lines(info, slots, sentence, quotes, similar):
-            whose = ", ".join(info.subject or names) or "what the question asks about"
+            whose = ", ".join(info.subject or info.focus) or "what the question asks about"
             return [f"its {info.kind} is not given for {whose} in the cited lines"]
+    return []
+
+
+def _asked_problems(
+    info: QuestionInfo, evidence: str, context: Sequence[str], have: set[str],
+    around: set[str], similar: Similarity, near: float,
+) -> list[str]:
+    """The question's other words spoken of: the count's qualifiers, and the rest as
+    the answer's kind asks."""
     present = [w for w in words(" \n ".join([evidence, *context])) if w not in STOPWORDS]
     if unspoken := [w for w in _qualifiers(info)
                     if not _spoken_of(w, present, around, similar, near)]:
@@ -151,8 +179,7 @@ def _problems(
 
 def _is_place(name: str) -> bool:
     """Whether a name is one the vocabulary knows as a place ("India", "North Korea")."""
-    places = set(BASE.places.values())
-    return any(BASE.form(w) in places for w in words(name))
+    return any(BASE.form(w) in _PLACES for w in words(name))
 
 
 def _adjectives(info: QuestionInfo) -> set[str]:
