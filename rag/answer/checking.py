@@ -6,11 +6,13 @@ server that ignores the schema writes). Each sentence then goes through ``Checke
 2. the lines its ids point to must support it (``rag.verify.sentence_support``) and it must
    answer the question (``rag.verify.answers_question``, which may look for a name the
    cited lines lack in the lines just before them or their file's title);
-3. when its own ids fail, a handed-out line that passes both checks alone is cited
+3. it keeps only the ids its support needs, and is checked for answering with those: a
+   line cited only for carrying the question's words ("at the arms fair") is no
+   evidence of the answer;
+4. when its own ids fail, a handed-out line that passes both checks alone is cited
    instead: the model got the claim right and the line wrong, and a citation the code
    verified is as good as one the model chose (``CheckedSentence.recited`` keeps what it
-   cited);
-4. a passing sentence keeps only the ids it needs.
+   cited).
 """
 
 from __future__ import annotations
@@ -64,29 +66,36 @@ class Checker:
         ids = tuple(dict.fromkeys(i.upper() for i in cited if i.upper() in self.lines))
         invented = tuple(i for i in cited if i.upper() not in self.lines)
         if ids:
-            problems = self._problems(text, ids)
+            ids, problems = self._needed(text, ids)
         else:
             problems = ["cites no source id" + (
                 f" (ids {', '.join(invented)} were never given)" if invented else "")]
+        if not problems:
+            return CheckedSentence(text, ids, invented, ())
+        found = next((i for i in self.lines if i not in ids
+                      and not self._needed(text, (i,))[1]), None)
+        if found is None:
+            return CheckedSentence(text, ids, invented, tuple(problems))
+        return CheckedSentence(text, (found,), invented, (), recited=ids + invented)
+
+    def _needed(self, text: str, ids: tuple[str, ...]) -> tuple[tuple[str, ...], list[str]]:
+        """The fewest of ``ids`` that support the sentence, and what fails with them
+        (support, then answering the question)."""
+        problems = self._unsupported(text, ids)
         if problems:
-            found = next((i for i in self.lines if i not in ids
-                          and not self._problems(text, (i,))), None)
-            if found is None:
-                return CheckedSentence(text, ids, invented, tuple(problems))
-            return CheckedSentence(text, (found,), invented, (), recited=ids + invented)
+            return ids, problems
         for line_id in reversed(ids):
             fewer = tuple(i for i in ids if i != line_id)
-            if fewer and not self._problems(text, fewer):
+            if fewer and not self._unsupported(text, fewer):
                 ids = fewer
-        return CheckedSentence(text, ids, invented, ())
-
-    def _problems(self, text: str, ids: Sequence[str]) -> list[str]:
+        if not self.question:
+            return ids, []
         quotes = [self.lines[i].text for i in ids]
-        problems = sentence_support(text, quotes).reasons
-        if not problems and self.question:
-            problems = answers_question(self.question, text, quotes, self._around(ids),
-                                        self.similar)
-        return problems
+        return ids, answers_question(self.question, text, quotes, self._around(ids),
+                                     self.similar)
+
+    def _unsupported(self, text: str, ids: Sequence[str]) -> list[str]:
+        return sentence_support(text, [self.lines[i].text for i in ids]).reasons
 
     def _around(self, ids: Sequence[str]) -> list[str]:
         """What a cited line stands in: its file's first line (the title), the

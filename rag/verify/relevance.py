@@ -21,9 +21,9 @@ their lines support them. A sentence answers when, for some part of the question
   asks about, each itself or a word near it (``similar``: word vectors where the caller
   has them): every qualifier of a count ("how many ferries run at night *in winter*"), one
   word at least when a figure or date answers (its kind and subject are checked already:
-  "how many soldiers were *killed*" is not answered by soldiers who *participate*), one
-  in the cited lines themselves when a name does, and ``MIN_ASKED`` of them there
-  otherwise;
+  "how many soldiers were *killed*" is not answered by soldiers who *participate*),
+  ``MIN_NAMED`` of them when a name does, and ``MIN_ASKED`` of them in the cited lines
+  themselves otherwise;
 * a "why" question gets a sentence or lines that give a reason.
 The same checks the extractive backend scores its candidates with (``rag.language``),
 here as verdicts, in the base vocabulary.
@@ -48,10 +48,11 @@ from rag.language.questions import QuestionInfo, analyze_question, split_questio
 from rag.language.sentences import sentence_spans
 from rag.language.words import BASE, STOPWORDS, number_form, words
 
-__all__ = ["MIN_ASKED", "NEAR_WORD", "NO_KIND", "answers_question"]
+__all__ = ["MIN_ASKED", "MIN_NAMED", "NEAR_WORD", "NO_KIND", "answers_question"]
 
 NEAR_WORD = 0.45  # least similarity for a word to stand for an asked word
 MIN_ASKED = 0.75  # least share of the asked words the cited lines speak of (untyped kinds)
+MIN_NAMED = 0.5  # the same for a name's question, in the cited lines and those around them
 # Verbs too light to say what is asked ("what did he *give*", "how did it *come* about").
 _LIGHT = frozenset(BASE.form(w) for w in
                    "give take make get do go come put have be become keep let".split())
@@ -97,7 +98,9 @@ def _problems(
     info: QuestionInfo, sentence: str, quotes: list[str], context: Sequence[str],
     similar: Similarity, near: float,
 ) -> list[str]:
-    evidence = " \n ".join([sentence, *quotes])
+    # What the lines say, not what the sentence says: a sentence that echoes the question
+    # ("Putin said Moscow is now able to supply...") does not make its lines answer it.
+    evidence = " \n ".join(quotes)
     have = BASE.forms(words(evidence))
     around = BASE.forms(words(" \n ".join(context))) | have
     return (_names_problems(info, quotes, have, around)
@@ -163,8 +166,9 @@ def _asked_problems(
     if info.kind in VALUED:  # bound to its subject already: its lines' context may speak
         spoken = [w for w in asked if _spoken_of(w, present, around, similar, near)]
         least = 1.0
-    elif info.kind == NAME:
-        least = 1.0
+    elif info.kind == NAME:  # any name might do: half the question, said near it
+        spoken = [w for w in asked if _spoken_of(w, present, around, similar, near)]
+        least = MIN_NAMED * len(asked)
     else:  # nothing typed to bind: the cited lines must speak of most of it
         asked = [w for w in asked if BASE.form(w) != info.target]  # what the answer names
         spoken = [w for w in spoken if w in asked]
