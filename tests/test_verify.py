@@ -24,6 +24,11 @@ DELEGATIONS = ("Delegations from more than 70 countries are attending Army-2022 
         # Two places that news prose may both call "Korea" are still two places.
         ("Seoul bought 20 tanks.", "Pyongyang bought 20 tanks."),
         ("The US bought 20 tanks.", "America bought 20 tanks."),
+        # A hedged figure stated bare is another claim.
+        ("India has bought 450 T-90 tanks.", INDIA_ALGERIA),
+        # Negation is compared clause by clause.
+        ("Egypt did not buy 500 T-90 tanks, but India bought 450.",
+         "Egypt bought 500 T-90 tanks, but India bought 450."),
     ],
 )
 def test_unsupported(sentence: str, line: str) -> None:
@@ -42,6 +47,9 @@ def test_unsupported(sentence: str, line: str) -> None:
          "Vostok-2022 exercises began last week, with more than 50,000 troops taking part."),
         # An opening word the lines also use in lower case is not a name.
         ("Delegations from more than 70 countries are attending Army-2022.", DELEGATIONS),
+        ("KCNA did not identify the forces, but it typically means the United States.",
+         "KCNA did not identify the forces, but it typically means the United States."),
+        ("Over 50,000 troops take part.", "More than 50,000 troops take part."),
     ],
 )
 def test_supported(sentence: str, line: str) -> None:

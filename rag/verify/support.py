@@ -5,7 +5,9 @@ A sentence is supported by its cited lines when
 * every name and code in it is in them (``Russian`` matches ``Russia``, ``IAEA`` the
   words it abbreviates; no other alias: ``Seoul`` is not ``Pyongyang``);
 * at least ``MIN_CONTENT`` of its other content words are in them (stemmed);
-* it is negated exactly when the best-matching clause of the cited lines is;
+* each of its clauses is negated exactly when the cited clause that best matches it is;
+* a figure the cited lines hedge ("more than 450", "nearly two-thirds") is hedged in the
+  sentence too: "India bought 450" is not what "more than 450" says;
 * each of its figures (written with digits) stands with its names: a cited clause that
   holds the figure either names everything the sentence binds to it or names nothing the
   sentence does not. "India has purchased more than 450 and Algeria has also bought T-90
@@ -33,6 +35,9 @@ _FRAMING = {"source", "sources", "differ", "differs", "disagree", "disagrees", "
 _NEGATIONS = {"not", "no", "never", "none", "neither", "nor", "without", "cannot", "nothing",
               "n't", "unable", "failed", "denied", "refused"}
 _TOKEN = re.compile(r"[\w’'-]+")
+# Words that hedge a figure: "more than 450", "nearly 500", "up to 60".
+_HEDGE = re.compile(r"\b(?:more than|over|nearly|almost|about|around|roughly|some|up to|"
+                    r"at least|less than|fewer than|under|approximately)\s+$", re.I)
 # Capitalised words in a row, joined by "of", "the", "and" or "for" at most.
 _CAPITALISED_RUN = re.compile(
     r"\b[A-Z][\w’'-]*(?:\s+(?:(?:of|the|and|for)\s+)?[A-Z][\w’'-]*)+")
@@ -69,12 +74,34 @@ def sentence_support(sentence: str, quotes: list[str]) -> Support:
         if found / len(content) < MIN_CONTENT:
             absent = [w for w in content if form(w) not in have]
             reasons.append(f"words not in the cited lines: {', '.join(absent[:8])}")
-    if _negated(sentence) != _negated(_best_clause(sentence, quotes)):
+    if any(_negated(part) != _negated(_best_clause(part, quotes))
+           for part in (sentence[a:b] for a, b in clauses(sentence))):
         reasons.append("negation differs from the cited lines")
     if not reasons and not _quoted_whole(sentence, quotes):
         figures = [n for n in numbers if any(c.isdigit() for c in n)]
         reasons.extend(_unbound_figures(sentence, figures, quotes))
+    if not reasons and (unhedged := _unhedged(sentence, numbers, quotes)):
+        reasons.append(f"the cited lines hedge {', '.join(unhedged)} ('more than', 'nearly'...)")
     return Support(not reasons, reasons)
+
+
+def _unhedged(sentence: str, numbers: list[str], quotes: list[str]) -> list[str]:
+    """Figures every cited mention of which is hedged, while the sentence states them
+    bare."""
+    out = []
+    for number in dict.fromkeys(n for n in numbers if any(c.isdigit() for c in n)):
+        said = _mentions(sentence, number)
+        cited = [m for quote in quotes for m in _mentions(quote, number)]
+        if said and cited and all(cited) and not any(said):
+            out.append(number)
+    return out
+
+
+def _mentions(text: str, number: str) -> list[bool]:
+    """Whether each mention of ``number`` in ``text`` comes hedged."""
+    digits = re.escape(number).replace(",", ",?")
+    return [bool(_HEDGE.search(text[max(0, m.start() - 14) : m.start()]))
+            for m in re.finditer(rf"(?<![\w.,]){digits}(?![\w]|[.,]\d)", text.replace(",", ""))]
 
 
 def _quoted_whole(sentence: str, quotes: list[str]) -> bool:
