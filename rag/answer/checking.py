@@ -106,13 +106,16 @@ class Checker:
             sources = {self.lines[i].source for i in ids}
             return [line.text for line in self.lines.values()
                     if line.source in sources and line.id not in ids]
-        out: list[str] = []
-        for i in ids:
-            cited = self.lines[i]
-            lines = self.document(cited.source)
-            wanted = {1, *range(max(1, cited.line - NEARBY), cited.line), cited.line + 1}
-            out.extend(lines[n - 1] for n in sorted(wanted) if n <= len(lines) and n != cited.line)
-        return out
+        return [text for i in ids for text in self.nearby(self.lines[i].source,
+                                                           self.lines[i].line)]
+
+    def nearby(self, source: str, line: int) -> list[str]:
+        """The title of ``source`` and the lines around ``line`` (not the line itself)."""
+        if self.document is None:
+            return []
+        lines = self.document(source)
+        wanted = {1, *range(max(1, line - NEARBY), line), line + 1}
+        return [lines[n - 1] for n in sorted(wanted) if n <= len(lines) and n != line]
 
 
 def check_answer(

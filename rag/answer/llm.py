@@ -264,8 +264,7 @@ def _answering(draft: Draft, checker: Checker) -> Draft | None:
     for sentence, numbers in split_cited(draft.text):
         cited = [draft.citations[n - 1] for n in numbers if 0 < n <= len(draft.citations)]
         quotes = [" ".join(c.evidence) for c in cited]
-        around = ([line for c in cited for line in checker.document(c.source)]
-                  if checker.document is not None else [])
+        around = [text for c in cited for text in checker.nearby(c.source, c.start_line)]
         if quotes and not answers_question(checker.question, sentence, quotes, around,
                                            checker.similar):
             kept.append((sentence, numbers))
