@@ -162,12 +162,12 @@ def _asked_problems(
         return [f"the cited lines do not speak of: {', '.join(unspoken)}"]
     asked = [w for w in info.asked if BASE.form(w) not in _LIGHT and w not in _FRAMING]
     cited = [w for w in words(evidence) if w not in STOPWORDS]
-    spoken = [w for w in asked if _spoken_of(w, cited, have, similar, near)]
+    spoken = [w for w in asked if _spoken_of(w, cited, have, similar, near, asked)]
     if info.kind in VALUED:  # bound to its subject already: its lines' context may speak
-        spoken = [w for w in asked if _spoken_of(w, present, around, similar, near)]
+        spoken = [w for w in asked if _spoken_of(w, present, around, similar, near, asked)]
         least = 1.0
     elif info.kind == NAME:  # any name might do: half the question, said near it
-        spoken = [w for w in asked if _spoken_of(w, present, around, similar, near)]
+        spoken = [w for w in asked if _spoken_of(w, present, around, similar, near, asked)]
         least = MIN_NAMED * len(asked)
     else:  # nothing typed to bind: the cited lines must speak of most of it
         asked = [w for w in asked if BASE.form(w) != info.target]  # what the answer names
@@ -241,9 +241,16 @@ def _one_edit(a: str, b: str) -> bool:
 
 
 def _spoken_of(
-    word: str, present: list[str], have: set[str], similar: Similarity, near: float
+    word: str, present: list[str], have: set[str], similar: Similarity, near: float,
+    asked: Sequence[str] = (),
 ) -> bool:
-    return BASE.form(word) in have or (bool(present) and similar([word], present) >= near)
+    """The word itself, or a word near it that is neither another asked word ("war" in the
+    lines says nothing of "win", however near the two are) nor a light verb ("getting")."""
+    if BASE.form(word) in have:
+        return True
+    others = ({BASE.form(w) for w in asked} - {BASE.form(word)}) | _LIGHT
+    candidates = [p for p in present if BASE.form(p) not in others]
+    return bool(candidates) and similar([word], candidates) >= near
 
 
 def _bound_in_lines(

@@ -55,14 +55,16 @@ def sentence_support(sentence: str, quotes: list[str]) -> Support:
         return Support(False, ["cites nothing"])
     evidence = " \n ".join(quotes)
     form = BASE.form
-    have = {number_form(w) if is_number(w) else form(w) for w in words(evidence)}
+    have = {_comparable(w) for w in words(evidence)}
     reasons = []
     sentence_words = words(sentence)
     numbers = [w for w in sentence_words if is_number(w)]
     if missing := [n for n in numbers if number_form(n) not in have]:
         reasons.append(f"numbers not in the cited lines: {', '.join(missing)}")
     named = names(sentence)
-    if missing := [n for n in named if form(n) not in have and not _abbreviates(n, evidence)]:
+    if missing := [n for n in named
+                   if not {_comparable(w) for w in words(n)} <= have
+                   and not _abbreviates(n, evidence)]:
         reasons.append(f"names not in the cited lines: {', '.join(missing)}")
     content = [
         w for w in sentence_words
@@ -83,6 +85,12 @@ def sentence_support(sentence: str, quotes: list[str]) -> Support:
     if not reasons and (unhedged := _unhedged(sentence, numbers, quotes)):
         reasons.append(f"the cited lines hedge {', '.join(unhedged)} ('more than', 'nearly'...)")
     return Support(not reasons, reasons)
+
+
+def _comparable(word: str) -> str:
+    """A word (from ``words``) as compared: a figure in number form ("seven" is "7"),
+    anything else in its base form."""
+    return number_form(word) if is_number(word) else BASE.form(word)
 
 
 def _unhedged(sentence: str, numbers: list[str], quotes: list[str]) -> list[str]:
