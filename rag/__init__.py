@@ -15,9 +15,11 @@ from rag.errors import (
     IndexBuildError,
     InputError,
     LLMError,
+    LocalModelError,
     QuestionError,
     RagError,
     SkippedFileWarning,
+    StructuredOutputRejected,
 )
 from rag.types import Answer, Citation, IndexStats, Passage, Verification
 
@@ -32,10 +34,12 @@ __all__ = [
     "IndexStats",
     "InputError",
     "LLMError",
+    "LocalModelError",
     "Passage",
     "QuestionError",
     "RagError",
     "SkippedFileWarning",
+    "StructuredOutputRejected",
     "Verification",
     "__version__",
     "ask",

@@ -42,6 +42,8 @@ PUBLIC_NAMES = {
     "CitationError",
     "SkippedFileWarning",
     "__version__",
+    "LocalModelError",
+    "StructuredOutputRejected",
 }
 
 SEED_QUESTIONS = [
@@ -85,6 +87,8 @@ def test_error_tree() -> None:
     for name in ("QuestionError", "CorpusError", "ConfigError"):
         assert issubclass(getattr(rag, name), rag.InputError)
     assert issubclass(rag.LLMError, rag.BackendError)
+    assert issubclass(rag.LocalModelError, rag.BackendError)
+    assert issubclass(rag.StructuredOutputRejected, rag.LLMError)
     assert issubclass(rag.SkippedFileWarning, Warning)
     assert not issubclass(rag.SkippedFileWarning, rag.RagError)
     assert sorted(rag.errors.__all__) == rag.errors.__all__
