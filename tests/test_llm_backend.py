@@ -50,10 +50,15 @@ def _ask(engine: Engine, chat: FakeChat, question: str = QUESTION) -> Answer:
     return resolve_draft(question, draft, backend.name, engine.corpus_root)
 
 
+def _line_id(engine: Engine, question: str, text: str) -> str:
+    """The id the model is shown, for ``question``, of the line holding ``text``."""
+    lines = LLMBackend(FakeChat(), engine.corpus_root).prepare(
+        question, engine.retriever(), 8).lines
+    return next(i for i, line in lines.items() if text in line.text)
+
+
 def _egypt_line(engine: Engine) -> str:
-    backend = LLMBackend(FakeChat(), engine.corpus_root)
-    lines = backend.prepare(QUESTION, engine.retriever(), 8).lines
-    return next(i for i, line in lines.items() if "Egypt bought 500 Russian" in line.text)
+    return _line_id(engine, QUESTION, "Egypt bought 500 Russian")
 
 
 def test_a_correct_cited_answer_passes_unchanged(seeds_engine: Engine) -> None:
@@ -206,9 +211,7 @@ def test_a_structured_refusal_is_a_refusal(seeds_engine: Engine) -> None:
 
 def test_a_true_sentence_that_does_not_answer_is_dropped(seeds_engine: Engine) -> None:
     question = "How many T-90 tanks did Algeria buy?"
-    backend = LLMBackend(FakeChat(), seeds_engine.corpus_root)
-    lines = backend.prepare(question, seeds_engine.retriever(), 8).lines
-    sid = next(i for i, line in lines.items() if "Algeria has also bought" in line.text)
+    sid = _line_id(seeds_engine, question, "Algeria has also bought")
     reply = _structured(("Algeria has also bought T-90 tanks.", [sid]))
     answer = _ask(seeds_engine, FakeChat(reply, reply, structured=True), question)
     assert answer.refused
@@ -218,9 +221,7 @@ def test_a_true_sentence_that_does_not_answer_is_dropped(seeds_engine: Engine) -
 
 def test_a_mis_bound_figure_is_dropped(seeds_engine: Engine) -> None:
     question = "How many T-90 tanks did Algeria buy?"
-    backend = LLMBackend(FakeChat(), seeds_engine.corpus_root)
-    lines = backend.prepare(question, seeds_engine.retriever(), 8).lines
-    sid = next(i for i, line in lines.items() if "Algeria has also bought" in line.text)
+    sid = _line_id(seeds_engine, question, "Algeria has also bought")
     reply = _structured(("Algeria bought 450 T-90 tanks.", [sid]))
     answer = _ask(seeds_engine, FakeChat(reply, reply, structured=True), question)
     assert "450" not in answer.text
