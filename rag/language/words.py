@@ -20,6 +20,7 @@ __all__ = [
     "NUMBER_WORDS",
     "STOPWORDS",
     "Vocabulary",
+    "comparable",
     "is_number",
     "normalize",
     "number_form",
@@ -144,3 +145,9 @@ class Vocabulary:
 
 
 BASE = Vocabulary()
+
+
+def comparable(word: str) -> str:
+    """A word (from ``words``) as the checker compares it: a figure in number form
+    ("seven" is "7"), anything else in its base form."""
+    return number_form(word) if is_number(word) else BASE.form(word)

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 
 from rag.language.figures import NAME, REASON, TYPED, VALUED, Slot, find_slots
 from rag.language.placement import (
@@ -46,7 +47,7 @@ from rag.language.placement import (
 )
 from rag.language.questions import QuestionInfo, analyze_question, split_question
 from rag.language.sentences import sentence_spans
-from rag.language.words import BASE, STOPWORDS, number_form, words
+from rag.language.words import BASE, STOPWORDS, comparable, words
 
 __all__ = ["MIN_ASKED", "MIN_NAMED", "NEAR_WORD", "NO_KIND", "answers_question"]
 
@@ -84,14 +85,21 @@ def answers_question(
     (for at least one part of a question that asks two things). ``context``: other lines
     of the cited files, where a name or an asked word may stand instead."""
     first: list[str] | None = None
-    for phrase, word in _PHRASES.items():
-        question = phrase.sub(word, question)
-    for part in split_question(question):
-        problems = _problems(analyze_question(part), sentence, quotes, context, similar, near)
+    for info in _parts(question):
+        problems = _problems(info, sentence, quotes, context, similar, near)
         if not problems:
             return []
         first = first or problems
     return first or []
+
+
+@lru_cache(maxsize=256)
+def _parts(question: str) -> tuple[QuestionInfo, ...]:
+    """The question's parts, parsed once: a sentence, each way of citing it and each line
+    tried in its place ask about the same question."""
+    for phrase, word in _PHRASES.items():
+        question = phrase.sub(word, question)
+    return tuple(analyze_question(part) for part in split_question(question))
 
 
 def _problems(
@@ -293,4 +301,4 @@ def _counts(text: str, slot: Slot, counted: Sequence[str], similar: Similarity) 
 def _value(text: str) -> frozenset[str]:
     """A figure or date as compared: its words in number forms ("five" is "5"); one holds
     another when it has all its words ("September 7" and "September 7, 2022")."""
-    return frozenset(number_form(BASE.form(w)) for w in words(text))
+    return frozenset(comparable(w) for w in words(text))

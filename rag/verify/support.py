@@ -24,7 +24,7 @@ import re
 from dataclasses import dataclass, field
 
 from rag.language.sentences import clauses, sentence_spans
-from rag.language.words import BASE, STOPWORDS, is_number, number_form, words
+from rag.language.words import BASE, STOPWORDS, comparable, is_number, number_form, words
 
 __all__ = ["MIN_CONTENT", "Support", "names", "sentence_support"]
 
@@ -55,7 +55,7 @@ def sentence_support(sentence: str, quotes: list[str]) -> Support:
         return Support(False, ["cites nothing"])
     evidence = " \n ".join(quotes)
     form = BASE.form
-    have = {_comparable(w) for w in words(evidence)}
+    have = {comparable(w) for w in words(evidence)}
     reasons = []
     sentence_words = words(sentence)
     numbers = [w for w in sentence_words if is_number(w)]
@@ -63,7 +63,7 @@ def sentence_support(sentence: str, quotes: list[str]) -> Support:
         reasons.append(f"numbers not in the cited lines: {', '.join(missing)}")
     named = names(sentence)
     if missing := [n for n in named
-                   if not {_comparable(w) for w in words(n)} <= have
+                   if not {comparable(w) for w in words(n)} <= have
                    and not _abbreviates(n, evidence)]:
         reasons.append(f"names not in the cited lines: {', '.join(missing)}")
     content = [
@@ -85,12 +85,6 @@ def sentence_support(sentence: str, quotes: list[str]) -> Support:
     if not reasons and (unhedged := _unhedged(sentence, numbers, quotes)):
         reasons.append(f"the cited lines hedge {', '.join(unhedged)} ('more than', 'nearly'...)")
     return Support(not reasons, reasons)
-
-
-def _comparable(word: str) -> str:
-    """A word (from ``words``) as compared: a figure in number form ("seven" is "7"),
-    anything else in its base form."""
-    return number_form(word) if is_number(word) else BASE.form(word)
 
 
 def _unhedged(sentence: str, numbers: list[str], quotes: list[str]) -> list[str]:
@@ -190,7 +184,7 @@ def _names_by_clause(
             clause_names: set[str] = set()
             for match in _TOKEN.finditer(text, first + a, first + b):
                 token = match.group(0)
-                clause_words.update(number_form(form(w)) for w in words(token))
+                clause_words.update(comparable(w) for w in words(token))
                 if any(c.isdigit() for c in token):
                     continue
                 opening = match.start() == first
