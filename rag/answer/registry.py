@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rag.answer.base import AnswerBackend
-from rag.errors import ConfigError, LocalModelError
+from rag.errors import ConfigError
 
 if TYPE_CHECKING:
     from rag.settings import Settings
@@ -63,27 +63,14 @@ def _openai(settings: Settings, corpus_root: Path) -> AnswerBackend:
     return LLMBackend(OpenAIChat(settings), corpus_root, fallback=ExtractiveBackend())
 
 
-LOCAL_TIMEOUT_S = 300.0  # a CPU model takes 15-45 s a question, more on a busy machine
-
-
 def _local(settings: Settings, corpus_root: Path) -> AnswerBackend:
     from rag.answer.extractive import ExtractiveBackend
     from rag.answer.llm import LLMBackend
     from rag.answer.openai import OpenAIChat
-    from rag.local.model import MODEL_ALIAS, installed_model
-    from rag.local.server import LocalServer
+    from rag.local.server import served_settings
 
-    model = installed_model(settings.model_dir)
-    if model is None:
-        raise LocalModelError(
-            f"the local model is not in {settings.model_dir}: run `rag local fetch` first"
-        )
-    server = LocalServer(model)
-    chat = OpenAIChat(settings.with_(
-        base_url=server.base_url, model=MODEL_ALIAS,
-        timeout_s=max(settings.timeout_s, LOCAL_TIMEOUT_S),
-    ))
-    return LLMBackend(chat, corpus_root, name="local", fallback=ExtractiveBackend())
+    return LLMBackend(OpenAIChat(served_settings(settings)), corpus_root, name="local",
+                      fallback=ExtractiveBackend())
 
 
 register(BackendSpec("extractive", _extractive, "quotes the sentences that answer (offline)"))

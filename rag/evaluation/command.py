@@ -110,13 +110,6 @@ def _recording_settings(settings: Settings, local: bool) -> Settings:
         if not (settings.base_url or settings.api_key):
             raise ConfigError("--record needs OPENAI_BASE_URL (or OPENAI_API_KEY), or --local")
         return settings
-    from rag.answer.registry import LOCAL_TIMEOUT_S
-    from rag.errors import LocalModelError
-    from rag.local.model import MODEL_ALIAS, installed_model
-    from rag.local.server import LocalServer
+    from rag.local.server import served_settings
 
-    model = installed_model(settings.model_dir)
-    if model is None:
-        raise LocalModelError("the local model is not fetched yet: run `rag local fetch`")
-    return settings.with_(base_url=LocalServer(model).base_url, model=MODEL_ALIAS,
-                          timeout_s=max(settings.timeout_s, LOCAL_TIMEOUT_S))
+    return served_settings(settings)

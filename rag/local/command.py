@@ -44,13 +44,9 @@ def _fetch(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from rag.errors import LocalModelError
-    from rag.local.model import installed_model
-    from rag.local.server import serve
+    from rag.local.server import fetched_model, serve
 
-    model = args.model or installed_model(Settings.from_env().model_dir)
-    if model is None:
-        raise LocalModelError("the local model is not fetched yet: run `rag local fetch`")
+    model = args.model or fetched_model(Settings.from_env())
     serve(model, args.port, args.threads, lambda line: print(line, flush=True),
           watch_stdin=args.watch_stdin)
     return 0

@@ -26,13 +26,41 @@ from pathlib import Path
 from typing import IO
 
 from rag.errors import LocalModelError
-from rag.local.model import MODEL_ALIAS
+from rag.local.model import MODEL_ALIAS, installed_model
+from rag.settings import Settings
 
-__all__ = ["READY", "LocalServer", "serve", "server_version"]
+__all__ = [
+    "LOCAL_TIMEOUT_S",
+    "READY",
+    "LocalServer",
+    "fetched_model",
+    "serve",
+    "served_settings",
+    "server_version",
+]
 
 READY = "rag: local LLM server ready: OPENAI_BASE_URL="
+LOCAL_TIMEOUT_S = 300.0  # a CPU model takes 15-45 s a question, more on a busy machine
 CONTEXT_TOKENS = 4096  # system prompt, ~1,500 tokens of sources, the answer, one repair
 START_TIMEOUT_S = 180.0
+
+
+def fetched_model(settings: Settings) -> Path:
+    """The local model file, or an error that says to fetch it."""
+    model = installed_model(settings.model_dir)
+    if model is None:
+        raise LocalModelError(
+            f"the local model is not in {settings.model_dir}: run `rag local fetch` first"
+        )
+    return model
+
+
+def served_settings(settings: Settings) -> Settings:
+    """``settings`` pointed at the local model, served by a child server started for
+    this process (stopped at exit), with a timeout a CPU model can meet."""
+    server = LocalServer(fetched_model(settings))
+    return settings.with_(base_url=server.base_url, model=MODEL_ALIAS,
+                          timeout_s=max(settings.timeout_s, LOCAL_TIMEOUT_S))
 
 
 def server_version() -> str:
