@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+from rag.corpus import corpus_root
 from rag.engine import Engine
 from rag.settings import Settings
 from rag.store import Progress
@@ -23,7 +24,7 @@ _engines_lock = threading.Lock()
 def engine_for(settings: Settings) -> Engine:
     """The cached engine for these settings' corpus and index."""
     key = (
-        settings.corpus.resolve(),
+        corpus_root(settings.corpus),
         settings.index_dir.resolve(),
         settings.chroma_url,
     )
@@ -55,11 +56,13 @@ def ask(
 
 
 def build_index(
-    corpus: str | Path | None = None, *, progress: Progress | None = None
+    corpus: str | Path | None = None, *, progress: Progress | None = None,
+    rebuild: bool = False,
 ) -> IndexStats:
-    """Index (or incrementally re-index) ``corpus``; only changed files are re-embedded."""
+    """Index (or incrementally re-index) ``corpus``; only changed files are re-embedded.
+    ``rebuild=True`` builds from nothing, moving a damaged index aside first."""
     settings = Settings.from_env(corpus=corpus)
-    return engine_for(settings).build(progress)
+    return engine_for(settings).build(progress, rebuild=rebuild)
 
 
 def retrieve(

@@ -22,6 +22,7 @@ __all__ = [
     "Corpus",
     "Document",
     "FileStamp",
+    "corpus_root",
     "load_corpus",
     "quote_lines",
     "read_lines",
@@ -81,7 +82,7 @@ def split_lines(text: str) -> tuple[str, ...]:
 
 def scan_corpus(root: Path) -> list[FileStamp]:
     """Stat every text file under ``root``, sorted by source; raises ``CorpusError``."""
-    root = _checked_root(root)
+    root = corpus_root(root)
     stamps = []
     for path in _text_files(root):
         st = path.stat()
@@ -91,7 +92,7 @@ def scan_corpus(root: Path) -> list[FileStamp]:
 
 def load_corpus(root: Path) -> Corpus:
     """Read every text file under ``root``; raises ``CorpusError`` if there is none."""
-    root = _checked_root(root)
+    root = corpus_root(root)
     documents: list[Document] = []
     skipped: list[str] = []
     for path in _text_files(root):
@@ -149,12 +150,18 @@ def read_lines(root: Path, source: str) -> tuple[str, ...]:
     return split_lines(text)
 
 
-def _checked_root(root: Path) -> Path:
-    if not root.exists():
-        raise CorpusError(f"corpus folder {root} does not exist")
-    if not root.is_dir():
+def corpus_root(root: Path) -> Path:
+    """``root`` resolved; ``CorpusError`` if it is missing, not a folder, or a link that
+    leads nowhere (a symlink loop)."""
+    try:
+        resolved = root.resolve(strict=True)
+    except FileNotFoundError:
+        raise CorpusError(f"corpus folder {root} does not exist") from None
+    except (OSError, RuntimeError) as exc:  # RuntimeError: pathlib's "Symlink loop"
+        raise CorpusError(f"corpus folder {root} cannot be opened: {exc}") from None
+    if not resolved.is_dir():
         raise CorpusError(f"corpus {root} is not a folder")
-    return root.resolve()
+    return resolved
 
 
 def _text_files(root: Path) -> list[Path]:

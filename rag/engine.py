@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import threading
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,13 +16,20 @@ from rag.answer.registry import make_backend
 from rag.answer.vocabulary import NEWS
 from rag.corpus import quote_lines, scan_corpus
 from rag.embeddings import MiniLMEmbedder
-from rag.errors import CitationError, QuestionError
+from rag.errors import (
+    CitationError,
+    IndexBuildError,
+    IndexDamagedError,
+    QuestionError,
+    RagWarning,
+    StaleIndexWarning,
+)
 from rag.retrieval import Retriever
 from rag.settings import Settings
-from rag.store import IndexStore, Progress
+from rag.store import IndexBusyError, IndexStore, Progress
 from rag.types import Answer, Citation, IndexStats, Passage
 
-__all__ = ["MARKER", "Engine", "resolve_draft"]
+__all__ = ["MARKER", "Engine", "checked_question", "resolve_draft"]
 
 MARKER = re.compile(r"\[(\d+)\]")
 MAX_QUESTION_CHARS = 2000
@@ -36,28 +44,63 @@ class Engine:
         self.corpus_root = settings.corpus.resolve()
         self.embedder = embedder or MiniLMEmbedder()
         self.store = IndexStore(
-            self.corpus_root, settings.index_dir, self.embedder, chroma_url=settings.chroma_url
+            self.corpus_root, settings.index_dir, self.embedder, chroma_url=settings.chroma_url,
+            timeout_s=settings.timeout_s,
         )
         self._retriever: Retriever | None = None
         self._manifest_stamp: tuple[int, int] | None = None
         self._lock = threading.RLock()
         self._backends: dict[tuple[str, str, str | None], AnswerBackend] = {}
 
-    def build(self, progress: Progress | None = None) -> IndexStats:
-        """Bring the index up to date with the corpus (incremental)."""
+    def build(self, progress: Progress | None = None, *, rebuild: bool = False) -> IndexStats:
+        """Bring the index up to date with the corpus (incremental); ``rebuild`` builds it
+        from nothing, moving a damaged one aside."""
         with self._lock:
-            stats = self.store.build(progress)
+            stats = self.store.rebuild(progress) if rebuild else self.store.build(progress)
             self._retriever = None
             return stats
 
-    def retriever(self) -> Retriever:
-        """A retriever over an index that matches the corpus as it is now."""
+    def refresh(self, progress: Progress | None = None) -> None:
+        """Make sure questions are answered from an index of the corpus as it is now.
+
+        When it cannot be updated now (another process is building it, or the build
+        failed, say on a full disk) and a complete index exists, questions are answered
+        from that one and a ``StaleIndexWarning`` says so; a damaged index is an error."""
         with self._lock:
             manifest = self.store.read_manifest()
-            if not self.store.is_fresh(manifest):
-                self.store.build()
-                manifest = self.store.read_manifest()
-                self._retriever = None
+            if self.store.is_fresh(manifest):
+                return
+            self._retriever = None
+            if not manifest.files:  # nothing to fall back on: build, waiting if need be
+                try:
+                    self.store.build(progress, wait=False)
+                except IndexBusyError:
+                    warnings.warn(RagWarning(
+                        "another rag process is building the index; waiting for it"
+                    ), stacklevel=2)
+                    self.store.build(progress)
+                return
+            try:
+                self.store.build(progress, wait=False)
+            except IndexBusyError:
+                warnings.warn(StaleIndexWarning(
+                    "another rag process is updating the index; answering from the last "
+                    "complete index"
+                ), stacklevel=2)
+            except IndexDamagedError:
+                raise
+            except IndexBuildError as exc:
+                warnings.warn(StaleIndexWarning(
+                    f"the index could not be updated ({exc}); answering from the last "
+                    "complete index"
+                ), stacklevel=2)
+
+    def retriever(self) -> Retriever:
+        """A retriever over an index that matches the corpus as it is now (or the last
+        complete one, see ``refresh``)."""
+        with self._lock:
+            self.refresh()
+            manifest = self.store.read_manifest()
             stamp = _file_stamp(self.store.manifest_path)
             if self._retriever is None or stamp != self._manifest_stamp:
                 self._retriever = Retriever(self.store, manifest, self.embedder, NEWS)
@@ -66,7 +109,7 @@ class Engine:
 
     def retrieve(self, question: str, top_k: int | None = None) -> list[Passage]:
         """The best chunks for ``question``."""
-        question = _checked_question(question)
+        question = checked_question(question)
         return self.retriever().search(question, self.settings.with_(top_k=top_k).top_k)
 
     def ask(
@@ -88,7 +131,7 @@ class Engine:
     ) -> Answer:
         """Answer with any backend object (a LlamaIndex LLM's, a custom one): its draft is
         resolved and checked against the files like every other."""
-        question = _checked_question(question)
+        question = checked_question(question)
         top_k = self.settings.with_(top_k=top_k).top_k
         for attempt in range(2):
             draft = answerer.answer(question, self.retriever(), top_k)
@@ -111,7 +154,7 @@ class Engine:
         """Like ``ask``, for a terminal: the completion's text as it arrives and each of its
         sentences as soon as it is checked, then the Answer (equal to ``ask``'s for the
         same completion). Backends that do not stream yield the Answer alone."""
-        question = _checked_question(question)
+        question = checked_question(question)
         settings = self.settings.with_(
             backend=backend, top_k=top_k, model=model, base_url=base_url
         )
@@ -169,9 +212,16 @@ def resolve_draft(question: str, draft: Draft, backend: str, corpus_root: Path) 
     )
 
 
-def _checked_question(question: str) -> str:
-    if not isinstance(question, str) or not question.strip():
+def checked_question(question: str) -> str:
+    """``question`` with its blanks collapsed; ``QuestionError`` if it is not usable."""
+    if not isinstance(question, str):
+        raise QuestionError(f"the question must be a str, got {type(question).__name__}")
+    if not question.strip():
         raise QuestionError("the question is empty")
+    try:
+        question.encode("utf-8")
+    except UnicodeEncodeError:  # bytes that were not UTF-8, smuggled in as surrogates
+        raise QuestionError("the question is not valid UTF-8 text") from None
     question = " ".join(question.split())
     if len(question) > MAX_QUESTION_CHARS:
         raise QuestionError(f"the question is longer than {MAX_QUESTION_CHARS} characters")

@@ -9,6 +9,7 @@ messages and exit codes (``InputError`` -> 2, any other ``RagError`` -> 1)::
     │   ├── CorpusError         corpus folder missing, not a folder, or without text files
     │   └── ConfigError         a setting or argument with an impossible value
     ├── IndexBuildError         the index could not be read or written (Chroma, disk, lock)
+    │   └── IndexDamagedError   the index files are damaged: `rag index --rebuild`
     ├── BackendError            an answer backend failed
     │   ├── LocalModelError     the local model cannot be fetched, or its server started
     │   └── LLMError            the LLM endpoint failed (bad key, URL, model, timeout, ...)
@@ -17,8 +18,10 @@ messages and exit codes (``InputError`` -> 2, any other ``RagError`` -> 1)::
     └── CitationError           a citation does not resolve against its file (a bug: never
                                 returned to a caller, raised instead)
 
-``SkippedFileWarning`` is a warning, not an error: a corpus file that is not UTF-8 text
-is skipped and named.
+Warnings (``RagWarning``) are shown by the CLI as ``rag: warning: ...`` lines:
+``SkippedFileWarning``, a corpus file that is not UTF-8 text was skipped; and
+``StaleIndexWarning``, the index could not be brought up to date (another process is
+building it, or the update failed), so the answer comes from the last complete index.
 """
 
 from __future__ import annotations
@@ -29,12 +32,15 @@ __all__ = [
     "ConfigError",
     "CorpusError",
     "IndexBuildError",
+    "IndexDamagedError",
     "InputError",
     "LLMError",
     "LocalModelError",
     "QuestionError",
     "RagError",
+    "RagWarning",
     "SkippedFileWarning",
+    "StaleIndexWarning",
     "StructuredOutputRejected",
 ]
 
@@ -63,6 +69,10 @@ class IndexBuildError(RagError):
     """The index could not be read or written."""
 
 
+class IndexDamagedError(IndexBuildError):
+    """The index files cannot be read; ``rag index --rebuild`` builds them again."""
+
+
 class BackendError(RagError):
     """An answer backend failed."""
 
@@ -87,5 +97,13 @@ class CitationError(RagError):
     """A citation does not resolve exactly against the current file."""
 
 
-class SkippedFileWarning(UserWarning):
+class RagWarning(UserWarning):
+    """Base class of the warnings rag gives."""
+
+
+class SkippedFileWarning(RagWarning):
     """A corpus file was skipped because it is not UTF-8 text."""
+
+
+class StaleIndexWarning(RagWarning):
+    """The index could not be updated; answers come from the last complete index."""

@@ -10,7 +10,13 @@ Records are written under ids that contain the file's content hash, so a new ver
 a file never overwrites the old one. The manifest, replaced atomically, is the commit
 point: readers only use records the manifest names. A crash before the manifest is
 written leaves the previous index in use; records it left behind are deleted by the next
-build. Unchanged files (same hash) are never re-embedded.
+build. Unchanged files (same hash) are never re-embedded, and neither are records an
+interrupted build already wrote (same id, text, lines and model).
+
+Readers never write: a question over an up-to-date index takes no lock and leaves the
+manifest alone. Every Chroma call goes through ``rag.faults.StoreFaults``, so a dead or
+frozen server, a full disk or damaged files end in a ``RagError``, and ``rebuild``
+moves a damaged index aside before building it again.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import contextlib
 import fcntl
 import hashlib
 import os
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,9 +37,10 @@ from rag.chunking import DEFAULT_CHUNK_TOKENS, Piece, line_windows, sentence_uni
 from rag.corpus import Corpus, Document, FileStamp, load_corpus, scan_corpus
 from rag.embeddings import MODEL_ID, MiniLMEmbedder
 from rag.errors import ConfigError, IndexBuildError
+from rag.faults import StoreFaults
 from rag.types import IndexStats
 
-__all__ = ["LEVELS", "IndexStore", "Manifest", "Records"]
+__all__ = ["LEVELS", "IndexBusyError", "IndexStore", "Manifest", "Records"]
 
 LEVELS = ("chunks", "sentences")
 MANIFEST_VERSION = 2
@@ -69,6 +77,10 @@ class Manifest(BaseModel):
         return {i for entry in self.files.values() for i in entry.ids[level]}
 
 
+class IndexBusyError(IndexBuildError):
+    """Another process holds the build lock (raised only when asked not to wait)."""
+
+
 @dataclass(frozen=True)
 class Records:
     """The live records of one level, in manifest order."""
@@ -90,22 +102,47 @@ class IndexStore:
         embedder: MiniLMEmbedder,
         chroma_url: str | None = None,
         chunk_tokens: int = DEFAULT_CHUNK_TOKENS,
+        timeout_s: float = 30.0,
     ) -> None:
         self.corpus = corpus.resolve()
         self.index_dir = index_dir
         self.embedder = embedder
         self.chunk_tokens = chunk_tokens
+        self.chroma_url = chroma_url
         self.key = hashlib.sha256(str(self.corpus).encode()).hexdigest()[:12]
         self.manifest_path = index_dir / f"manifest-{self.key}.json"
-        self._client = _open_client(index_dir, chroma_url)
-        self.collections = {
-            level: self._client.get_or_create_collection(
-                f"rag-{self.key}-{level}",
-                embedding_function=None,
-                configuration={"hnsw": {"space": "cosine"}},
-            )
-            for level in LEVELS
-        }
+        self.faults = StoreFaults(index_dir, chroma_url, timeout_s)
+        self._timeout_s = timeout_s
+        self._client: Any = None
+        self._collections: dict[str, _Collection] | None = None
+
+    @property
+    def collections(self) -> dict[str, _Collection]:
+        """The Chroma collections, opened on first use (so that ``rebuild`` can move a
+        damaged index aside before anything opens it)."""
+        if self._collections is None:
+            with self.faults.call("open the index"):
+                self._client = _open_client(self.index_dir, self.chroma_url, self._timeout_s)
+                self._collections = {
+                    level: _Collection(self._client.get_or_create_collection(
+                        f"rag-{self.key}-{level}",
+                        embedding_function=None,
+                        configuration={"hnsw": {"space": "cosine"}},
+                    ), self.faults)
+                    for level in LEVELS
+                }
+        return self._collections
+
+    def _close(self) -> None:
+        """Forget the open client; chromadb caches one engine per folder, so the cache
+        entry goes too (the next open then reads the folder afresh)."""
+        if self._client is not None and not self.chroma_url:
+            from chromadb.api.shared_system_client import SharedSystemClient
+
+            SharedSystemClient._identifier_to_system.pop(
+                getattr(self._client, "_identifier", ""), None)
+        self._client = None
+        self._collections = None
 
     def read_manifest(self) -> Manifest:
         """The committed manifest; an empty one if none, or if it is from another setup."""
@@ -128,16 +165,44 @@ class IndexStore:
         current = {s.source: (s.size, s.mtime_ns) for s in scan_corpus(self.corpus)}
         return current == manifest.stamps() and bool(manifest.files)
 
-    def build(self, progress: Progress | None = None) -> IndexStats:
-        """Bring the index up to date with the corpus, embedding only what changed."""
-        try:
+    def build(self, progress: Progress | None = None, *, wait: bool = True) -> IndexStats:
+        """Bring the index up to date with the corpus, embedding only what changed (and
+        what Chroma lost). The manifest is rewritten only when something changed. With
+        ``wait=False`` a build that another process is running raises ``IndexBusyError``
+        instead of waiting for it."""
+        with self.faults.call("update the index"):
             self.index_dir.mkdir(parents=True, exist_ok=True)
-            with self._locked():
+            with self._locked(wait):
                 corpus = load_corpus(self.corpus)
-                old = self.read_manifest()
+                old = self.read_manifest()  # another process may have built meanwhile
                 return self._build(corpus, old, progress)
-        except OSError as exc:  # disk full, read-only folder, unreadable file, ...
-            raise IndexBuildError(f"cannot update the index in {self.index_dir}: {exc}") from exc
+
+    def rebuild(self, progress: Progress | None = None) -> IndexStats:
+        """Build the index from nothing. An embedded index's Chroma folder is moved aside
+        (``chroma.damaged-<time>``, for a post-mortem; delete it at will) with every
+        manifest that named its records; on a server this corpus's collections are
+        dropped."""
+        from chromadb.errors import NotFoundError
+
+        with self.faults.call("rebuild the index"):
+            self.index_dir.mkdir(parents=True, exist_ok=True)
+            with self._locked(True):
+                if self.chroma_url:
+                    self.collections  # noqa: B018 (opens the client)
+                    for level in LEVELS:
+                        with contextlib.suppress(ValueError, NotFoundError):
+                            self._client.delete_collection(f"rag-{self.key}-{level}")
+                    self.manifest_path.unlink(missing_ok=True)
+                else:
+                    chroma = self.index_dir / "chroma"
+                    if chroma.exists():
+                        stamp = time.strftime("%Y%m%d-%H%M%S")
+                        os.replace(chroma, self.index_dir / f"chroma.damaged-{stamp}")
+                    for manifest in self.index_dir.glob("manifest-*.json"):
+                        manifest.unlink()
+                self._close()
+                corpus = load_corpus(self.corpus)
+                return self._build(corpus, self.read_manifest(), progress)
 
     def records(self, manifest: Manifest, level: str) -> Records:
         """Text and lines of every live record of ``level``."""
@@ -154,8 +219,8 @@ class IndexStore:
         missing = [i for i in ids if i not in got]
         if missing:
             raise IndexBuildError(
-                f"index is missing {len(missing)} records the manifest names; "
-                f"delete {self.index_dir} and rebuild"
+                f"the index is missing {len(missing)} records its manifest names; "
+                "`rag index` writes them again"
             )
         return Records(
             ids=ids,
@@ -197,9 +262,15 @@ class IndexStore:
                 ids={level: [_record_id(doc, level, p) for p in pieces[doc.source][level]]
                      for level in LEVELS},
             )
-        removed = sorted(set(old.files) - set(new.files))
-        _write_atomically(self.manifest_path, new.model_dump_json(indent=1))
-        self._collect_garbage(new)
+        if new != old:  # a plain touch changes the stamps, and so the manifest
+            _write_atomically(self.manifest_path, new.model_dump_json(indent=1))
+            self._collect_garbage(new)
+        return self._stats(new, old, embedded, list(corpus.skipped), added, updated)
+
+    def _stats(
+        self, new: Manifest, old: Manifest, embedded: int, skipped: list[str],
+        added: list[str] | None = None, updated: list[str] | None = None,
+    ) -> IndexStats:
         return IndexStats(
             corpus=str(self.corpus),
             index_dir=str(self.index_dir),
@@ -207,10 +278,10 @@ class IndexStore:
             chunks=sum(len(e.ids["chunks"]) for e in new.files.values()),
             sentences=sum(len(e.ids["sentences"]) for e in new.files.values()),
             embedded=embedded,
-            added=added,
-            updated=updated,
-            removed=removed,
-            skipped=list(corpus.skipped),
+            added=added or [],
+            updated=updated or [],
+            removed=sorted(set(old.files) - set(new.files)),
+            skipped=skipped or sorted(new.skipped),
         )
 
     def _pieces(self, doc: Document) -> dict[str, list[Piece]]:
@@ -225,24 +296,44 @@ class IndexStore:
         pieces: dict[str, dict[str, list[Piece]]],
         progress: Progress | None,
     ) -> int:
-        total = sum(len(pieces[d.source][level]) for d in docs for level in LEVELS)
+        todo = {level: self._not_stored(level, docs, pieces) for level in LEVELS}
+        total = sum(len(todo[level]) for level in LEVELS)
         done = 0
         if progress:
             progress(0, total)
         for level in LEVELS:
             batch: list[tuple[Document, Piece]] = []
-            for doc in docs:
-                for piece in pieces[doc.source][level]:
-                    batch.append((doc, piece))
-                    if len(batch) == 256:
-                        done += self._add(level, batch)
-                        batch = []
-                        if progress:
-                            progress(done, total)
+            for doc, piece in todo[level]:
+                batch.append((doc, piece))
+                if len(batch) == 256:
+                    done += self._add(level, batch)
+                    batch = []
+                    if progress:
+                        progress(done, total)
             done += self._add(level, batch)
             if progress:
                 progress(done, total)
         return done
+
+    def _not_stored(
+        self, level: str, docs: list[Document], pieces: dict[str, dict[str, list[Piece]]]
+    ) -> list[tuple[Document, Piece]]:
+        """The pieces of ``level`` that Chroma does not already hold exactly as they would
+        be written now (left by an interrupted build): those are kept, not re-embedded."""
+        wanted = [(doc, piece) for doc in docs for piece in pieces[doc.source][level]]
+        ids = [_record_id(doc, level, piece) for doc, piece in wanted]
+        stored: dict[str, tuple[str, dict[str, Any]]] = {}
+        for begin in range(0, len(ids), 5000):
+            got = self.collections[level].get(
+                ids=ids[begin : begin + 5000], include=["documents", "metadatas"]
+            )
+            for rid, text, meta in zip(got["ids"], got["documents"], got["metadatas"],
+                                       strict=True):
+                stored[rid] = (text, meta)
+        return [
+            (doc, piece) for rid, (doc, piece) in zip(ids, wanted, strict=True)
+            if stored.get(rid) != (piece.text, _metadata(doc, piece))
+        ]
 
     def _add(self, level: str, batch: list[tuple[Document, Piece]]) -> int:
         if not batch:
@@ -252,15 +343,7 @@ class IndexStore:
             ids=[_record_id(doc, level, piece) for doc, piece in batch],
             embeddings=vectors,
             documents=[piece.text for _, piece in batch],
-            metadatas=[
-                {
-                    "source": piece.source,
-                    "start_line": piece.start_line,
-                    "end_line": piece.end_line,
-                    "sha256": doc.sha256,
-                }
-                for doc, piece in batch
-            ],
+            metadatas=[_metadata(doc, piece) for doc, piece in batch],
         )
         return len(batch)
 
@@ -274,13 +357,51 @@ class IndexStore:
                 self.collections[level].delete(ids=dead[begin : begin + 5000])
 
     @contextlib.contextmanager
-    def _locked(self) -> Iterator[None]:
+    def _locked(self, wait: bool) -> Iterator[None]:
         with open(self.index_dir / "lock", "a+b") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+            except BlockingIOError:
+                raise IndexBusyError(
+                    f"another rag process is updating the index in {self.index_dir}"
+                ) from None
             try:
                 yield
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+class _Collection:
+    """A Chroma collection whose every call fails as a ``RagError`` (``StoreFaults``)."""
+
+    def __init__(self, collection: Any, faults: StoreFaults) -> None:
+        self._collection = collection
+        self._faults = faults
+
+    def get(self, **kwargs: Any) -> Any:
+        with self._faults.call("read the index"):
+            return self._collection.get(**kwargs)
+
+    def query(self, **kwargs: Any) -> Any:
+        with self._faults.call("search the index"):
+            return self._collection.query(**kwargs)
+
+    def count(self) -> int:
+        with self._faults.call("read the index"):
+            return int(self._collection.count())
+
+    def upsert(self, **kwargs: Any) -> None:
+        with self._faults.call("write the index"):
+            self._collection.upsert(**kwargs)
+
+    def delete(self, **kwargs: Any) -> None:
+        with self._faults.call("write the index"):
+            self._collection.delete(**kwargs)
+
+
+def _metadata(doc: Document, piece: Piece) -> dict[str, Any]:
+    return {"source": piece.source, "start_line": piece.start_line,
+            "end_line": piece.end_line, "sha256": doc.sha256, "model": MODEL_ID}
 
 
 def _record_id(doc: Document, level: str, piece: Piece) -> str:
@@ -301,21 +422,32 @@ def _write_atomically(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def _open_client(index_dir: Path, chroma_url: str | None) -> Any:
+def _open_client(index_dir: Path, chroma_url: str | None, timeout_s: float) -> Any:
+    """Chroma's client; raises what Chroma raises (``StoreFaults`` translates it)."""
     import chromadb
     from chromadb.config import Settings as ChromaSettings
 
     chroma_settings = ChromaSettings(anonymized_telemetry=False)
-    try:
-        if chroma_url:
-            host, port = _host_port(chroma_url)
-            return chromadb.HttpClient(host=host, port=port, settings=chroma_settings)
+    if not chroma_url:
         index_dir.mkdir(parents=True, exist_ok=True)
         return chromadb.PersistentClient(path=str(index_dir / "chroma"), settings=chroma_settings)
-    except (OSError, ValueError) as exc:
-        raise IndexBuildError(f"cannot open the Chroma index: {exc}") from exc
-    except Exception as exc:  # chromadb raises bare Exceptions for a server it cannot reach
-        raise IndexBuildError(f"cannot open the Chroma index: {exc}") from exc
+    import httpx
+
+    host, port = _host_port(chroma_url)
+    # The client asks the server things as it is made, with no timeout: a frozen server
+    # must fail this heartbeat instead.
+    httpx.get(f"http://{host}:{port}/api/v2/heartbeat", timeout=timeout_s).raise_for_status()
+    try:
+        client = chromadb.HttpClient(host=host, port=port, settings=chroma_settings)
+    except ValueError as exc:  # chromadb's word for "no server answered the heartbeat"
+        raise IndexBuildError(f"cannot reach the Chroma server at {chroma_url}: {exc}") from exc
+    # chromadb 1.5 gives its HTTP session no timeout, so a frozen server would block a
+    # question for ever; every server call gets RAG_TIMEOUT instead.
+    session = getattr(getattr(client, "_server", None), "_session", None)
+    if session is None:
+        raise IndexBuildError("this chromadb version's HTTP client cannot be given a timeout")
+    session.timeout = httpx.Timeout(timeout_s)
+    return client
 
 
 def _host_port(url: str) -> tuple[str, int]:

@@ -4,11 +4,6 @@ stays in the local index folder. Sockets are allowed to loopback only."""
 from __future__ import annotations
 
 import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -21,6 +16,7 @@ import rag
 from rag.engine import Engine
 from rag.errors import IndexBuildError
 from rag.store import LEVELS
+from tests.chroma_server import chroma_server, free_port
 
 pytestmark = [pytest.mark.server, pytest.mark.allow_hosts(["127.0.0.1"])]
 
@@ -28,66 +24,13 @@ WriteFiles = Callable[[Path, dict[str, str | bytes]], Path]
 MakeEngine = Callable[..., Engine]
 
 BRIDGE = "Title\n\nThe bridge over the river was built in 1932.\n"
-STARTUP_S = 30.0
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def answers_heartbeat(url: str) -> bool:
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never a proxy
-    try:
-        with opener.open(f"{url}/api/v2/heartbeat", timeout=1) as response:
-            return bool(response.status == 200)
-    except (urllib.error.URLError, OSError):
-        return False
 
 
 @pytest.fixture(scope="module")
 def chroma_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A ``chroma run`` server on a free loopback port for this module's tests."""
-    chroma = Path(sys.executable).parent / "chroma"
-    if not chroma.exists():
-        pytest.fail(f"no chroma console script next to {sys.executable}")
-    data = tmp_path_factory.mktemp("chroma-server")
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    log_path = data / "server.log"
-    with open(log_path, "wb") as log:
-        server = subprocess.Popen(
-            [
-                str(chroma),
-                "run",
-                "--path",
-                str(data / "db"),
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        deadline = time.monotonic() + STARTUP_S
-        while not answers_heartbeat(url):
-            if server.poll() is not None or time.monotonic() > deadline:
-                log_text = log_path.read_text(errors="replace")[-2000:]
-                pytest.fail(
-                    f"chroma run did not answer on {url} (exit code {server.poll()}):\n{log_text}"
-                )
-            time.sleep(0.2)
+    with chroma_server(tmp_path_factory.mktemp("chroma-server")) as (url, _):
         yield url
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
 
 
 def http_client(url: str) -> chromadb.api.ClientAPI:
@@ -172,8 +115,10 @@ def test_unreachable_server_is_an_index_build_error(
     tmp_path: Path, index_dir: Path, write_files: WriteFiles, make_engine: MakeEngine
 ) -> None:
     corpus = write_files(tmp_path / "corpus", {"a.txt": BRIDGE})
-    with pytest.raises(IndexBuildError, match="cannot open the Chroma index"):
-        make_engine(corpus, index_dir, chroma_url=f"http://127.0.0.1:{free_port()}")
+    url = f"http://127.0.0.1:{free_port()}"
+    engine = make_engine(corpus, index_dir, chroma_url=url)  # opened on first use
+    with pytest.raises(IndexBuildError, match=f"cannot reach the Chroma server at {url}"):
+        engine.build()
 
 
 @pytest.mark.filterwarnings("ignore:A test tried to use socket:UserWarning")
