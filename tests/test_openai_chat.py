@@ -28,9 +28,8 @@ def _chat(
     handler: Callable[[httpx2.Request], httpx2.Response], sleeps: list[float] | None = None
 ) -> OpenAIChat:
     settings = Settings(base_url="http://llm.test/v1", model="m", max_retries=3, timeout_s=5)
-    client = httpx2.Client(transport=httpx2.MockTransport(handler))
     recorded = sleeps if sleeps is not None else []
-    return OpenAIChat(settings, http_client=client, sleep=recorded.append)
+    return OpenAIChat(settings, transport=httpx2.MockTransport(handler), sleep=recorded.append)
 
 
 def test_sampling_is_pinned_in_the_request() -> None:
@@ -63,11 +62,28 @@ def test_5xx_is_retried_with_backoff_then_fails_clearly() -> None:
     assert sleeps == [0.5, 1.0, 2.0]
 
 
+def test_a_retry_after_beyond_the_deadline_fails_at_once_saying_so() -> None:
+    sleeps: list[float] = []
+    chat = _chat(lambda r: httpx2.Response(429, headers={"retry-after": "3600"},
+                                           json={"error": {"message": "slow down"}}), sleeps)
+    with pytest.raises(LLMError, match="asks to wait 3600 s, longer than the 5 s RAG_TIMEOUT"):
+        chat.complete(MESSAGES)
+    assert sleeps == []
+
+
+def test_one_try_is_one_try() -> None:
+    settings = Settings(base_url="http://llm.test/v1", model="m", max_retries=0, timeout_s=5)
+    chat = OpenAIChat(settings, transport=httpx2.MockTransport(
+        lambda r: httpx2.Response(500, json={"error": {"message": "boom"}})))
+    with pytest.raises(LLMError, match="failed after 1 try: boom"):
+        chat.complete(MESSAGES)
+
+
 def test_a_timeout_is_an_llm_error_not_a_hang() -> None:
     def handler(request: httpx2.Request) -> httpx2.Response:
         raise httpx2.ReadTimeout("slow", request=request)
 
-    with pytest.raises(LLMError, match="failed after 4 tries"):
+    with pytest.raises(LLMError, match=r"no complete answer within 5 s \(RAG_TIMEOUT; 4 tries\)"):
         _chat(handler).complete(MESSAGES)
 
 
@@ -129,7 +145,7 @@ def test_extra_sampling_fields_reach_servers_that_take_them() -> None:
     settings = Settings.from_env(
         {"OPENAI_BASE_URL": "http://llm.test/v1", "RAG_LLM_EXTRA": '{"repeat_penalty": 1.0}'}
     )
-    chat = OpenAIChat(settings, http_client=httpx2.Client(transport=httpx2.MockTransport(handler)))
+    chat = OpenAIChat(settings, transport=httpx2.MockTransport(handler))
     chat.complete(MESSAGES)
     assert seen[0]["repeat_penalty"] == 1.0
 

@@ -2,10 +2,13 @@
 vLLM, llama.cpp's server, Ollama... through the official ``openai`` SDK.
 
 Sampling is pinned (temperature 0, top_p 1, a fixed seed, no penalties) so a recorded
-exchange replays. Timeouts are always set; 429 and 5xx answers and dropped connections
-are retried with exponential backoff (honouring ``Retry-After``) within a total wait
-budget; everything else becomes one ``LLMError`` with the endpoint's message. A
-completion longer than ``MAX_COMPLETION_CHARS`` is an error, not something to wait for.
+exchange replays. ``RAG_TIMEOUT`` (``Settings.timeout_s``) is a deadline for the whole
+request: connecting, every retry and its backoff, and reading the answer to the last
+byte, however slowly a server drips it. 429 and 5xx answers and dropped connections are
+retried with exponential backoff (honouring ``Retry-After``) while the deadline allows;
+a server that asks to wait past it fails at once, saying so. Everything else becomes one
+``LLMError`` with the endpoint's message. A completion longer than
+``MAX_COMPLETION_CHARS`` is an error, not something to wait for.
 
 Structured answers: ``complete(messages, schema)`` sends the schema as
 ``response_format``. An endpoint that answers 400/422 about it raises
@@ -16,6 +19,7 @@ imported only when this backend is used.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import threading
 import time
@@ -37,7 +41,6 @@ SAMPLING: dict[str, Any] = {
     "presence_penalty": 0.0,
     "frequency_penalty": 0.0,
 }
-_MAX_WAIT_S = 30.0  # total backoff budget across retries of one request
 MAX_COMPLETION_CHARS = 100_000  # 400 tokens are about 2,000 characters
 # What a server says when it does not take a JSON schema in response_format.
 _SCHEMA_WORDS = re.compile(r"response_format|json_schema|schema|grammar|structured", re.I)
@@ -51,9 +54,11 @@ class OpenAIChat:
     def __init__(
         self,
         settings: Settings,
-        http_client: httpx.Client | None = None,
+        transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        """``transport`` (default: real HTTP), ``sleep`` and ``clock`` are for tests."""
         import openai
 
         if not settings.api_key and not settings.base_url:
@@ -64,14 +69,17 @@ class OpenAIChat:
         self.ask_structured = settings.structured
         self.max_retries = settings.max_retries
         self.extra = dict(settings.llm_extra)
+        self.timeout_s = settings.timeout_s
         self._sleep = sleep
+        self._clock = clock
         self._openai = openai
+        self._deadline = _Deadline(transport or httpx.HTTPTransport())
         self._client = openai.OpenAI(
             api_key=settings.api_key or "unused-by-local-servers",
             base_url=settings.base_url,
             timeout=settings.timeout_s,
-            max_retries=0,  # retried here, within a budget, with a clear error at the end
-            http_client=http_client,
+            max_retries=0,  # retried here, within the deadline, with a clear error at the end
+            http_client=openai.DefaultHttpxClient(transport=self._deadline),
         )
 
     @property
@@ -84,9 +92,10 @@ class OpenAIChat:
         self, messages: list[dict[str, str]], schema: dict[str, Any] | None = None
     ) -> str:
         response = self._with_retries(
-            lambda: self._client.chat.completions.create(
+            lambda left: self._client.chat.completions.create(
                 model=self.model, messages=messages,  # type: ignore[arg-type]
-                extra_body=self.extra or None, **self._format(schema), **SAMPLING,
+                extra_body=self.extra or None, timeout=left, **self._format(schema),
+                **SAMPLING,
             ),
             schema,
         )
@@ -104,9 +113,10 @@ class OpenAIChat:
         self, messages: list[dict[str, str]], schema: dict[str, Any] | None = None
     ) -> Iterator[str]:
         chunks = self._with_retries(
-            lambda: self._client.chat.completions.create(
+            lambda left: self._client.chat.completions.create(
                 model=self.model, messages=messages, stream=True,  # type: ignore[arg-type]
-                extra_body=self.extra or None, **self._format(schema), **SAMPLING,
+                extra_body=self.extra or None, timeout=left, **self._format(schema),
+                **SAMPLING,
             ),
             schema,
         )
@@ -119,10 +129,13 @@ class OpenAIChat:
                     if received > MAX_COMPLETION_CHARS:
                         raise LLMError(self._too_long())
                     yield piece
-        except self._openai.APIError as exc:
+        except (httpx.TimeoutException, self._openai.APITimeoutError) as exc:
+            raise LLMError(f"{self._where()} did not finish its answer within "
+                           f"{self.timeout_s:g} s (RAG_TIMEOUT)") from exc
+        except (self._openai.APIError, httpx.HTTPError) as exc:
             raise LLMError(f"{self._where()}: the stream broke: {exc}") from exc
-        except httpx.HTTPError as exc:
-            raise LLMError(f"{self._where()}: the stream broke: {exc}") from exc
+        except ValueError as exc:  # an event that is not JSON
+            raise LLMError(f"{self._where()} sent a malformed stream: {exc}") from exc
 
     def _format(self, schema: dict[str, Any] | None) -> dict[str, Any]:
         return {"response_format": schema} if schema is not None else {}
@@ -134,14 +147,22 @@ class OpenAIChat:
         return (f"{self._where()} sent a completion longer than {MAX_COMPLETION_CHARS} "
                 "characters; stopped reading it")
 
-    def _with_retries(self, call: Callable[[], Any], schema: dict[str, Any] | None = None) -> Any:
+    def _with_retries(
+        self, call: Callable[[float], Any], schema: dict[str, Any] | None = None
+    ) -> Any:
+        """``call(seconds left)``, retried while the deadline allows."""
         openai = self._openai
-        waited = 0.0
+        deadline = self._clock() + self.timeout_s
+        error: Exception = TimeoutError()
         for attempt in range(self.max_retries + 1):
+            left = deadline - self._clock()
+            if left <= 0:
+                break
             try:
-                return call()
+                with self._deadline.until(time.monotonic() + left):
+                    return call(left)
             except (openai.RateLimitError, openai.InternalServerError) as exc:
-                error: Exception = exc
+                error = exc
                 delay = _retry_after(exc.response) or 0.5 * 2**attempt
             except (openai.APITimeoutError, openai.APIConnectionError) as exc:
                 error, delay = exc, 0.5 * 2**attempt
@@ -168,14 +189,71 @@ class OpenAIChat:
                 raise LLMError(f"{self._where()} sent a malformed response") from exc
             except ValueError as exc:  # a body that is not JSON
                 raise LLMError(f"{self._where()} sent a malformed response: {exc}") from exc
-            if attempt == self.max_retries or waited + delay > _MAX_WAIT_S:
+            left = deadline - self._clock()
+            if isinstance(error, openai.RateLimitError) and delay > left:
+                raise LLMError(
+                    f"{self._where()} is rate limited and asks to wait {delay:g} s, longer "
+                    f"than the {self.timeout_s:g} s RAG_TIMEOUT allows"
+                ) from error
+            if attempt == self.max_retries or delay >= left:
                 break
             self._sleep(delay)
-            waited += delay
-        raise LLMError(f"{self._where()} failed after {attempt + 1} tries: {_message(error)}")
+        tries = f"{attempt + 1} {'try' if attempt == 0 else 'tries'}"
+        if isinstance(error, openai.APITimeoutError | TimeoutError):
+            raise LLMError(
+                f"{self._where()} gave no complete answer within {self.timeout_s:g} s "
+                f"(RAG_TIMEOUT; {tries})"
+            )
+        raise LLMError(f"{self._where()} failed after {tries}: {_message(error)}")
 
     def _where(self) -> str:
         return f"the LLM endpoint {self._client.base_url}"
+
+
+class _Deadline(httpx.BaseTransport):
+    """HTTP whose responses stop at a deadline: a read timeout alone starts again at every
+    byte, so a server that drips one byte a second would never time out."""
+
+    def __init__(self, inner: httpx.BaseTransport) -> None:
+        self._inner = inner
+        self._local = threading.local()
+
+    @contextlib.contextmanager
+    def until(self, deadline: float) -> Iterator[None]:
+        """Requests sent by this thread inside the block end by ``deadline``
+        (``time.monotonic()``), the reading of their bodies included."""
+        self._local.deadline = deadline
+        try:
+            yield
+        finally:
+            self._local.deadline = None
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        deadline = getattr(self._local, "deadline", None)
+        response = self._inner.handle_request(request)
+        if deadline is not None and isinstance(response.stream, httpx.SyncByteStream):
+            response.stream = _Until(response.stream, deadline, request)
+        return response
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+class _Until(httpx.SyncByteStream):
+    def __init__(self, inner: httpx.SyncByteStream, deadline: float,
+                 request: httpx.Request) -> None:
+        self._inner = inner
+        self._deadline = deadline
+        self._request = request
+
+    def __iter__(self) -> Iterator[bytes]:
+        for chunk in self._inner:
+            if time.monotonic() > self._deadline:
+                raise httpx.ReadTimeout("the deadline passed", request=self._request)
+            yield chunk
+
+    def close(self) -> None:
+        self._inner.close()
 
 
 def _retry_after(response: httpx.Response) -> float | None:
