@@ -12,6 +12,8 @@ progress and errors go to stderr, so the output can be piped.
 from __future__ import annotations
 
 import argparse
+import io
+import re
 import sys
 import warnings
 from collections.abc import Callable, Iterator
@@ -23,8 +25,8 @@ import rag
 from rag.answer.llm import SentenceChecked
 from rag.answer.registry import backend_names
 from rag.api import engine_for
-from rag.engine import Engine
-from rag.errors import InputError, QuestionError, RagError, SkippedFileWarning
+from rag.engine import Engine, checked_question
+from rag.errors import InputError, RagError, RagWarning
 from rag.evaluation.command import add_eval_command
 from rag.local.command import add_local_command
 from rag.settings import Settings
@@ -77,7 +79,7 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
 
     corpus = _Parser(add_help=False)
-    corpus.add_argument("--corpus", type=Path, metavar="DIR",
+    corpus.add_argument("--corpus", type=_folder, metavar="DIR",
                         help="folder of .txt/.md files (default: $RAG_CORPUS, else seeds)")
     answering = _Parser(add_help=False)
     answering.add_argument("--top-k", type=_positive_int, metavar="N",
@@ -94,12 +96,20 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("--json", action="store_true", help="print the Answer as JSON")
     ask.set_defaults(command=_ask)
     index = commands.add_parser("index", parents=[corpus], help="build or refresh the index")
+    index.add_argument("--rebuild", action="store_true",
+                       help="build from nothing; a damaged index is moved aside first")
     index.set_defaults(command=_index)
     chat = commands.add_parser("chat", parents=[corpus, answering], help="ask interactively")
     chat.set_defaults(command=_chat)
     add_eval_command(commands)
     add_local_command(commands)
     return parser
+
+
+def _folder(raw: str) -> Path:
+    if not raw.strip():  # Path("") would quietly mean the current folder
+        raise argparse.ArgumentTypeError("the folder name is empty")
+    return Path(raw)
 
 
 def _positive_int(raw: str) -> int:
@@ -114,10 +124,10 @@ def _positive_int(raw: str) -> int:
 
 def _ask(args: argparse.Namespace) -> int:
     question: str = args.question
-    if not question.strip():  # checked before the model loads and the index is built
-        raise QuestionError("the question is empty")
-    rag.build_index(args.corpus, progress=_progress_bar)
-    answer = _engine(args).ask(question, **_choices(args))
+    checked_question(question)  # before the model loads and the index is built
+    engine = _engine(args)
+    engine.refresh(progress=_progress_bar)
+    answer = engine.ask(question, **_choices(args))
     print(answer.model_dump_json() if args.json else render_answer(answer))
     return 0
 
@@ -132,7 +142,7 @@ def _choices(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _index(args: argparse.Namespace) -> int:
-    stats = rag.build_index(args.corpus, progress=_progress_bar)
+    stats = rag.build_index(args.corpus, progress=_progress_bar, rebuild=args.rebuild)
     print(
         f"indexed {stats.corpus}: {stats.files} files, {stats.chunks} chunks, "
         f"{stats.sentences} sentences; embedded {stats.embedded} "
@@ -143,9 +153,10 @@ def _index(args: argparse.Namespace) -> int:
 
 
 def _chat(args: argparse.Namespace) -> int:
-    # Building first loads the model, reports a bad corpus before the first question,
+    # Refreshing first loads the model, reports a bad corpus before the first question,
     # and shows progress instead of a long silence after it.
-    rag.build_index(args.corpus, progress=_progress_bar)
+    engine = _engine(args)
+    engine.refresh(progress=_progress_bar)
     last: Answer | None = None
     for line in _chat_lines():
         command = line.strip()
@@ -162,9 +173,16 @@ def _chat(args: argparse.Namespace) -> int:
             continue
         else:
             try:
-                last = _stream_answer(_engine(args), command, args)
+                last = _stream_answer(engine, command, args)
             except RagError as exc:  # one bad question does not end the session
                 _error(exc)
+                continue
+            except KeyboardInterrupt:  # Ctrl-C cancels this answer, not the session
+                print("\n(answer cancelled)", file=sys.stderr)
+                continue
+            except Exception as exc:  # a bug must not end the session either
+                _error(RagError(f"internal error, please report it: "
+                                f"{type(exc).__name__}: {exc}"))
                 continue
             print(render_answer(last))
         print()
@@ -176,16 +194,21 @@ def _stream_answer(engine: Engine, question: str, args: argparse.Namespace) -> A
     drop as soon as it ends; return the verified Answer."""
     answer: Answer | None = None
     streamed = False
-    for event in engine.ask_stream(question, **_choices(args)):
-        if isinstance(event, str):
-            print(event, end="", file=sys.stderr, flush=True)
-            streamed = True
-        elif isinstance(event, SentenceChecked):
-            if not event.sentence.passed:
-                problems = "; ".join(event.sentence.problems)
-                print(f"\n  [dropped: {problems}]", file=sys.stderr, flush=True)
-        else:
-            answer = event
+    try:
+        for event in engine.ask_stream(question, **_choices(args)):
+            if isinstance(event, str):
+                print(_visible(event), end="", file=sys.stderr, flush=True)
+                streamed = True
+            elif isinstance(event, SentenceChecked):
+                if not event.sentence.passed:
+                    problems = "; ".join(event.sentence.problems)
+                    print(f"\n  [dropped: {problems}]", file=sys.stderr, flush=True)
+            else:
+                answer = event
+    except BaseException:
+        if streamed:  # what follows (an error, "cancelled") starts on a line of its own
+            print(file=sys.stderr, flush=True)
+        raise
     if streamed:
         print("\n--- verified answer ---", file=sys.stderr)
     assert answer is not None, "ask_stream always ends with the Answer"
@@ -196,6 +219,10 @@ def _chat_lines() -> Iterator[str]:
     """Lines typed at a prompt with editing and history on a terminal; otherwise stdin's
     lines as they are, so a transcript can be piped in."""
     if not sys.stdin.isatty():
+        # Bytes that are not UTF-8 reach the question check (and its clear error) instead
+        # of ending the session in a decoding error.
+        if isinstance(sys.stdin, io.TextIOWrapper):
+            sys.stdin.reconfigure(errors="surrogateescape")
         yield from sys.stdin
         return
     from prompt_toolkit import PromptSession
@@ -215,11 +242,13 @@ def _chat_lines() -> Iterator[str]:
 
 
 def render_answer(answer: Answer) -> str:
-    """The answer text, then each citation and its quoted lines, indented beneath."""
-    parts = [answer.text]
+    """The answer text, then each citation and its quoted lines, indented beneath.
+    Control characters from the files (terminal escapes, a newline in a file name) are
+    shown as escapes, never sent to the terminal."""
+    parts = [_visible(answer.text)]
     for n, citation in enumerate(answer.citations, 1):
-        parts.append(f"[{n}] {citation.source}:{_span(citation)}")
-        parts.extend(f"    {line}" for line in citation.quote.split("\n"))
+        parts.append(f"[{n}] {_visible(citation.source)}:{_span(citation)}")
+        parts.extend(f"    {_visible(line)}" for line in citation.quote.split("\n"))
     return "\n".join(parts)
 
 
@@ -232,12 +261,20 @@ def render_sources(answer: Answer) -> str:
         lines = citation.quote.split("\n")
         width = len(str(citation.end_line))
         span = "line" if len(lines) == 1 else "lines"
-        parts.append(f"[{n}] {citation.source}, {span} {_span(citation)}")
+        parts.append(f"[{n}] {_visible(citation.source)}, {span} {_span(citation)}")
         parts.extend(
-            f"    {number:>{width}} | {line}"
+            f"    {number:>{width}} | {_visible(line)}"
             for number, line in enumerate(lines, citation.start_line)
         )
     return "\n".join(parts)
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def _visible(text: str) -> str:
+    """``text`` with control characters (tab aside) written as ``\\xNN`` escapes."""
+    return _CONTROL.sub(lambda m: ascii(m.group())[1:-1], text)
 
 
 def _span(citation: Citation) -> str:
@@ -268,20 +305,21 @@ def _warnings_to_stderr() -> Iterator[None]:
 
     def show(message: Warning | str, category: type[Warning], filename: str, lineno: int,
              file: TextIO | None = None, line: str | None = None) -> None:
-        if not issubclass(category, SkippedFileWarning):
+        if not issubclass(category, RagWarning):
             original(message, category, filename, lineno, file, line)
         elif str(message) not in seen:
             seen.add(str(message))
-            print(f"rag: warning: {message}", file=sys.stderr)
+            print(f"rag: warning: {_visible(' '.join(str(message).split()))}",
+                  file=sys.stderr)
 
     with warnings.catch_warnings():
-        warnings.simplefilter("always", SkippedFileWarning)
+        warnings.simplefilter("always", RagWarning)
         warnings.showwarning = show
         yield
 
 
 def _error(exc: BaseException) -> None:
-    message = " ".join(str(exc).split()) or type(exc).__name__
+    message = _visible(" ".join(str(exc).split())) or type(exc).__name__
     print(f"rag: error: {message}", file=sys.stderr)
 
 

@@ -6,6 +6,7 @@ Explicit arguments win over the environment, the environment over the defaults b
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -54,6 +55,14 @@ class Settings:
     model_dir: Path = field(default_factory=lambda: _cache_dir(os.environ))
 
     def __post_init__(self) -> None:
+        if not isinstance(self.top_k, int) or isinstance(self.top_k, bool):
+            raise ConfigError(f"top_k must be an integer, got {self.top_k!r}")
+        if not isinstance(self.backend, str):
+            raise ConfigError(f"backend must be a name, got {self.backend!r}")
+        if (not isinstance(self.timeout_s, int | float) or isinstance(self.timeout_s, bool)
+                or not math.isfinite(self.timeout_s)):
+            raise ConfigError(f"timeout must be a finite number of seconds, got "
+                              f"{self.timeout_s!r}")
         if self.top_k < 1:
             raise ConfigError(f"top_k must be at least 1, got {self.top_k}")
         from rag.answer.registry import backend_names
@@ -142,6 +151,9 @@ def _parse_json_object(name: str, raw: str) -> dict[str, Any]:
 
 def _parse_float(name: str, raw: str) -> float:
     try:
-        return float(raw)
+        value = float(raw)
     except ValueError:
         raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+    if not math.isfinite(value):
+        raise ConfigError(f"{name} must be a finite number, got {raw!r}")
+    return value
