@@ -15,6 +15,7 @@ import argparse
 import io
 import re
 import sys
+import time
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -126,7 +127,7 @@ def _ask(args: argparse.Namespace) -> int:
     question: str = args.question
     checked_question(question)  # before the model loads and the index is built
     engine = _engine(args)
-    engine.refresh(progress=_progress_bar)
+    engine.refresh(progress=_Progress())
     answer = engine.ask(question, **_choices(args))
     print(answer.model_dump_json() if args.json else render_answer(answer))
     return 0
@@ -142,7 +143,7 @@ def _choices(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _index(args: argparse.Namespace) -> int:
-    stats = rag.build_index(args.corpus, progress=_progress_bar, rebuild=args.rebuild)
+    stats = rag.build_index(args.corpus, progress=_Progress(), rebuild=args.rebuild)
     print(
         f"indexed {stats.corpus}: {stats.files} files, {stats.chunks} chunks, "
         f"{stats.sentences} sentences; embedded {stats.embedded} "
@@ -156,7 +157,7 @@ def _chat(args: argparse.Namespace) -> int:
     # Refreshing first loads the model, reports a bad corpus before the first question,
     # and shows progress instead of a long silence after it.
     engine = _engine(args)
-    engine.refresh(progress=_progress_bar)
+    engine.refresh(progress=_Progress())
     last: Answer | None = None
     for line in _chat_lines():
         command = line.strip()
@@ -283,18 +284,50 @@ def _span(citation: Citation) -> str:
     return f"{citation.start_line}-{citation.end_line}"
 
 
-def _progress_bar(done: int, total: int, stream: TextIO | None = None) -> None:
-    """Draw ``[#####     ] done/total`` over itself on a terminal's stderr; only big
-    builds get one, and logs never see the carriage returns."""
-    stream = stream or sys.stderr
-    if total <= PROGRESS_MIN_TOTAL or not stream.isatty():
-        return
-    width = 30
-    filled = width * done // total
-    stream.write(f"\r[{'#' * filled}{' ' * (width - filled)}] {done}/{total}")
-    if done >= total:
-        stream.write("\n")
-    stream.flush()
+class _Progress:
+    """Build progress on stderr, for builds of more than ``PROGRESS_MIN_TOTAL`` records: on
+    a terminal a bar drawn over itself, with the rate and the time left; elsewhere (a log)
+    one line at the start, at every tenth and at the end."""
+
+    def __init__(self, stream: TextIO | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.stream = stream
+        self.clock = clock
+        self.began: float | None = None
+        self.tenths = -1
+
+    def __call__(self, done: int, total: int) -> None:
+        stream = self.stream or sys.stderr
+        if total <= PROGRESS_MIN_TOTAL:
+            return
+        now = self.clock()
+        if self.began is None:
+            self.began = now
+        text = f"embedding {done}/{total} records"
+        elapsed = now - self.began
+        if 0 < done < total and elapsed > 0:
+            rate = done / elapsed
+            text += f", {rate:.0f}/s, about {_duration((total - done) / rate)} left"
+        elif done >= total and elapsed > 0:
+            text += f" in {_duration(elapsed)}"
+        if stream.isatty():
+            width = 30
+            filled = width * done // total
+            stream.write(f"\r[{'#' * filled}{' ' * (width - filled)}] {text}\x1b[K")
+            if done >= total:
+                stream.write("\n")
+        elif done * 10 // total > self.tenths:
+            self.tenths = done * 10 // total
+            stream.write(f"rag: {text}\n")
+        stream.flush()
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    if seconds < 3600:
+        return f"{seconds // 60:.0f} min {seconds % 60:.0f} s"
+    return f"{seconds // 3600:.0f} h {seconds % 3600 // 60:.0f} min"
 
 
 @contextmanager

@@ -15,7 +15,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from rag.errors import CitationError, CorpusError, SkippedFileWarning
+from rag.errors import CitationError, CorpusError, LargeFileWarning, SkippedFileWarning
 
 __all__ = [
     "TEXT_SUFFIXES",
@@ -31,6 +31,9 @@ __all__ = [
 ]
 
 TEXT_SUFFIXES = frozenset({".txt", ".md"})
+LARGE_FILE_BYTES = 5 * 2**20
+"""Files this big get a ``LargeFileWarning``: at a few hundred sentences a second, about
+ten minutes of embedding."""
 
 
 @dataclass(frozen=True)
@@ -106,6 +109,12 @@ def load_corpus(root: Path) -> Corpus:
                 f"skipping {source}: not UTF-8 text", SkippedFileWarning, stacklevel=2
             )
             continue
+        if len(data) >= LARGE_FILE_BYTES:
+            warnings.warn(
+                f"{source} is {len(data) / 2**20:.0f} MiB: every sentence of it is embedded, "
+                "which takes a long time on a CPU (the progress line gives the rate)",
+                LargeFileWarning, stacklevel=2,
+            )
         documents.append(
             Document(
                 source=source,

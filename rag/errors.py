@@ -19,7 +19,8 @@ messages and exit codes (``InputError`` -> 2, any other ``RagError`` -> 1)::
                                 returned to a caller, raised instead)
 
 Warnings (``RagWarning``) are shown by the CLI as ``rag: warning: ...`` lines:
-``SkippedFileWarning``, a corpus file that is not UTF-8 text was skipped; and
+``SkippedFileWarning``, a corpus file that is not UTF-8 text was skipped;
+``LargeFileWarning``, a file big enough that indexing it takes long; and
 ``StaleIndexWarning``, the index could not be brought up to date (another process is
 building it, or the update failed), so the answer comes from the last complete index.
 """
@@ -35,6 +36,7 @@ __all__ = [
     "IndexDamagedError",
     "InputError",
     "LLMError",
+    "LargeFileWarning",
     "LocalModelError",
     "QuestionError",
     "RagError",
@@ -103,6 +105,10 @@ class RagWarning(UserWarning):
 
 class SkippedFileWarning(RagWarning):
     """A corpus file was skipped because it is not UTF-8 text."""
+
+
+class LargeFileWarning(RagWarning):
+    """A corpus file is so big that indexing it will take a long time."""
 
 
 class StaleIndexWarning(RagWarning):

@@ -205,17 +205,30 @@ def test_index_draws_progress_bar_on_a_terminal(
     drawn = terminal.getvalue()
     total = int(capsys.readouterr().out.split("embedded ")[1].split()[0])
     assert total > rag.cli.PROGRESS_MIN_TOTAL
-    assert drawn.startswith("\r[")
-    assert drawn.endswith(f"[{'#' * 30}] {total}/{total}\n")
+    assert drawn.startswith(f"\r[{' ' * 30}] embedding 0/{total} records")
+    assert re.search(rf"\[{'#' * 30}\] embedding {total}/{total} records in \d+ s\x1b\[K\n$",
+                     drawn)
 
 
-@pytest.mark.parametrize(("done", "total", "tty"), [(50, 500, False), (5, 10, True)])
-def test_no_progress_bar_off_a_terminal_or_for_small_builds(
-    done: int, total: int, tty: bool
-) -> None:
-    stream = _Terminal() if tty else io.StringIO()
-    rag.cli._progress_bar(done, total, stream)
-    assert stream.getvalue() == ""
+def test_progress_off_a_terminal_is_a_line_a_tenth_with_rate_and_time_left() -> None:
+    stream = io.StringIO()
+    clock = iter(range(0, 1000, 2))
+    progress = rag.cli._Progress(stream, clock=lambda: float(next(clock)))
+    for done in range(0, 1001, 50):
+        progress(done, 1000)
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 11
+    assert lines[0] == "rag: embedding 0/1000 records"
+    assert lines[1] == "rag: embedding 100/1000 records, 25/s, about 36 s left"
+    assert lines[-1] == "rag: embedding 1000/1000 records in 40 s"
+
+
+def test_no_progress_for_small_builds() -> None:
+    for stream in (_Terminal(), io.StringIO()):
+        progress = rag.cli._Progress(stream)
+        progress(5, 10)
+        progress(10, 10)
+        assert stream.getvalue() == ""
 
 
 def test_chat_transcript(

@@ -9,8 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from rag.corpus import load_corpus, quote_lines, scan_corpus, split_lines
-from rag.errors import CitationError, CorpusError, InputError, SkippedFileWarning
+from rag.corpus import LARGE_FILE_BYTES, load_corpus, quote_lines, scan_corpus, split_lines
+from rag.errors import (
+    CitationError,
+    CorpusError,
+    InputError,
+    LargeFileWarning,
+    SkippedFileWarning,
+)
 
 WriteFiles = Callable[[Path, dict[str, str | bytes]], Path]
 
@@ -111,6 +117,17 @@ def test_binary_and_non_utf8_files_are_skipped_and_named(
     assert "latin1.md" in messages
     assert [doc.source for doc in corpus.documents] == ["good.txt"]
     assert corpus.skipped == ("binary.txt", "latin1.md")
+
+
+def test_a_large_file_is_warned_of_before_it_is_embedded(
+    corpus_dir: Path, write_files: WriteFiles
+) -> None:
+    line = "The harbour master logged the tide at the pier again today.\n"
+    write_files(corpus_dir, {"small.txt": line,
+                             "log.txt": line * (LARGE_FILE_BYTES // len(line) + 1)})
+    with pytest.warns(LargeFileWarning, match=r"log\.txt is 5 MiB") as caught:
+        load_corpus(corpus_dir)
+    assert len(caught) == 1
 
 
 def test_document_records_hash_and_stamp(corpus_dir: Path, write_files: WriteFiles) -> None:

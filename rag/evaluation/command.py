@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from rag.api import engine_for
@@ -73,7 +75,8 @@ def run_eval(args: argparse.Namespace) -> int:
     for backend in args.backend or list(BACKENDS):
         if backend == "extractive":
             runs.append(run_backend(backend, engine, items,
-                                    extractive_answerer(engine, args.top_k), args.top_k))
+                                    extractive_answerer(engine, args.top_k), args.top_k,
+                                    progress=_progress(backend)))
             continue
         cassette = f"{backend}-{args.set.stem}.yaml"
         if not args.record and not (cassettes / cassette).exists():
@@ -84,7 +87,7 @@ def run_eval(args: argparse.Namespace) -> int:
         )
         replayed = Replayed(answerer, cassettes, cassette, args.record, provenance)
         run = run_backend(backend, engine, items[: args.limit], replayed, args.top_k,
-                          replayed.seconds, labels)
+                          replayed.seconds, labels, progress=_progress(backend))
         run.note = ", ".join(filter(None, ["recorded", run.note]))
         runs.append(run)
     print(table(runs))
@@ -113,3 +116,19 @@ def _recording_settings(settings: Settings, local: bool) -> Settings:
     from rag.local.server import served_settings
 
     return served_settings(settings)
+
+
+def _progress(backend: str) -> Callable[[int, int], None]:
+    """``rag eval: <backend> n/total questions`` on stderr: over itself on a terminal,
+    every tenth of the set in a log."""
+
+    def show(done: int, total: int) -> None:
+        text = f"rag eval: {backend} {done}/{total} questions"
+        if sys.stderr.isatty():
+            sys.stderr.write(f"\r{text}\x1b[K" + ("\n" if done >= total else ""))
+        elif total and (done == 0 or done >= total or done * 10 // total
+                        > (done - 1) * 10 // total):
+            sys.stderr.write(text + "\n")
+        sys.stderr.flush()
+
+    return show

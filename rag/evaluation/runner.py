@@ -74,13 +74,17 @@ class NotRecorded(Exception):
 def run_backend(
     name: str, engine: Engine, items: list[EvalItem], answer: Answerer, top_k: int,
     seconds: Mapping[str, float] | None = None, labels: dict[str, Label] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Run:
     """Answer and score every item; retrieval recall@top_k from the same retriever.
     Items an answerer has no recording for are left out, and the run's note says so.
-    ``seconds`` (filled as items are answered) gives each item's model time."""
+    ``seconds`` (filled as items are answered) gives each item's model time;
+    ``progress(done, total)`` is called after each item."""
     answers, scores = [], []
     missing = 0
-    for item in items:
+    for done, item in enumerate(items, 1):
+        if progress:
+            progress(done - 1, len(items))
         try:
             got = answer(item)
         except NotRecorded:
@@ -96,6 +100,8 @@ def run_backend(
         if seconds is not None and item.id in seconds:
             score.seconds = seconds[item.id]
         scores.append(score)
+    if progress:
+        progress(len(items), len(items))
     note = f"{len(items) - missing} of {len(items)} recorded" if missing else ""
     return Run(name, summarize(scores), scores, answers, note)
 
