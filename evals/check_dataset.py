@@ -7,9 +7,11 @@ Each line of the file must be a JSON object with exactly these keys:
 The checker verifies:
 
 * keys and value types, unique ids, allowed categories;
-* every gold citation names a file that exists in the seeds folder next to
-  ``evals/`` (``<repo>/seeds``), its line range is 1-based, inclusive, inside
-  the file, and covers no blank line;
+* every gold citation names a file that exists in the corpus (default: the seeds
+  folder next to ``evals/``; ``--corpus DIR`` for another, whose files are named by
+  their path relative to DIR, e.g. ``advanced/clients.md``), its line range is
+  1-based, inclusive, inside the file (lines split on ``\n`` only, as rag splits
+  them), and covers no blank line;
 * answerable items have non-empty ``gold`` and ``facts``; unanswerable items
   have both empty;
 * every fact alternatives list has at least one alternative that occurs
@@ -21,6 +23,7 @@ exits with status 1 if there was any problem (2 on bad usage).
 
 Usage:
     python evals/check_dataset.py evals/dataset.jsonl
+    python evals/check_dataset.py --corpus ../shared/bench/httpx-docs/docs evals/httpx/dev.jsonl
 """
 
 from __future__ import annotations
@@ -51,6 +54,7 @@ CATEGORIES = (
     "paraphrase",
     "unanswerable",
     "adversarial",
+    "code",  # the answer is in a fenced code block or in inline code
 )
 
 CITATION_KEYS = {"source", "start_line", "end_line"}
@@ -65,6 +69,22 @@ def load_source_lines(seeds_dir: Path) -> dict[str, list[str]]:
         if path.is_file():
             text = path.read_text(encoding="utf-8", errors="replace")
             sources[path.name] = text.splitlines()
+    return sources
+
+
+def load_corpus_lines(root: Path) -> dict[str, list[str]]:
+    """Every .txt/.md file under ``root`` (hidden ones aside) by its posix path relative
+    to ``root``, split into lines on ``\n`` only, as rag numbers them."""
+    sources: dict[str, list[str]] = {}
+    for path in sorted(root.rglob("*")):
+        relative = path.relative_to(root)
+        if (path.is_file() and path.suffix.lower() in (".txt", ".md")
+                and not any(part.startswith(".") for part in relative.parts)):
+            text = path.read_text(encoding="utf-8-sig").replace("\r\n", "\n")
+            lines = text.split("\n")
+            if lines and lines[-1] == "":
+                lines.pop()
+            sources[relative.as_posix()] = lines
     return sources
 
 
@@ -226,17 +246,21 @@ def check_file(
 
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point; returns the process exit status."""
-    args = sys.argv[1:] if argv is None else argv
+    args = list(sys.argv[1:] if argv is None else argv)
+    corpus: Path | None = None
+    if len(args) == 3 and args[0] == "--corpus":
+        corpus = Path(args[1])
+        args = args[2:]
     if len(args) != 1:
-        print("usage: check_dataset.py DATASET.jsonl", file=sys.stderr)
+        print("usage: check_dataset.py [--corpus DIR] DATASET.jsonl", file=sys.stderr)
         return 2
     path = Path(args[0])
     if not path.is_file():
         print(f"error: {path} is not a file", file=sys.stderr)
         return 2
-    sources = load_source_lines(SEEDS_DIR)
+    sources = load_corpus_lines(corpus) if corpus else load_source_lines(SEEDS_DIR)
     if not sources:
-        print(f"error: no seed files found in {SEEDS_DIR}", file=sys.stderr)
+        print(f"error: no text files found in {corpus or SEEDS_DIR}", file=sys.stderr)
         return 2
 
     problems, counts, answerable = check_file(path, sources)
