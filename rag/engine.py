@@ -24,12 +24,13 @@ from rag.errors import (
     RagWarning,
     StaleIndexWarning,
 )
+from rag.language.words import terms
 from rag.retrieval import Retriever
 from rag.settings import Settings
 from rag.store import IndexBusyError, IndexStore, Progress
 from rag.types import Answer, Citation, IndexStats, Passage
 
-__all__ = ["MARKER", "Engine", "checked_question", "resolve_draft"]
+__all__ = ["MARKER", "VAGUE_TEXT", "Engine", "checked_question", "names_nothing", "resolve_draft"]
 
 MARKER = re.compile(r"\[(\d+)\]")
 MAX_QUESTION_CHARS = 2000
@@ -132,6 +133,8 @@ class Engine:
         """Answer with any backend object (a LlamaIndex LLM's, a custom one): its draft is
         resolved and checked against the files like every other."""
         question = checked_question(question)
+        if names_nothing(question):
+            return _vague(question, answerer.name)
         top_k = self.settings.with_(top_k=top_k).top_k
         for attempt in range(2):
             draft = answerer.answer(question, self.retriever(), top_k)
@@ -159,6 +162,9 @@ class Engine:
             backend=backend, top_k=top_k, model=model, base_url=base_url
         )
         answerer = self._backend(settings)
+        if names_nothing(question):
+            yield _vague(question, answerer.name)
+            return
         if not isinstance(answerer, StreamingBackend):
             yield self.ask(question, top_k, backend, model, base_url)
             return
@@ -210,6 +216,22 @@ def resolve_draft(question: str, draft: Draft, backend: str, corpus_root: Path) 
         question=question, text=draft.text, refused=False, citations=citations,
         backend=backend, verification=draft.verification,
     )
+
+
+VAGUE_TEXT = ("The question names nothing to look for in the documents; ask about something "
+              "they cover.")
+
+
+def names_nothing(question: str) -> bool:
+    """Whether ``question`` holds no word to search for: "what is it?", "???", emoji, a
+    lone stopword. Such a question is refused, never answered with whatever line comes
+    closest."""
+    return not terms(question)
+
+
+def _vague(question: str, backend: str) -> Answer:
+    return Answer(question=question, text=VAGUE_TEXT, refused=True, citations=[],
+                  backend=backend)
 
 
 def checked_question(question: str) -> str:

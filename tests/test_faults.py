@@ -33,7 +33,7 @@ import pytest
 import rag
 import rag.cli
 from rag.answer.openai import OpenAIChat
-from rag.engine import Engine
+from rag.engine import VAGUE_TEXT, Engine
 from rag.errors import ConfigError, IndexBuildError, LLMError
 from rag.settings import Settings
 from tests.chroma_server import chroma_server
@@ -441,6 +441,20 @@ def test_bytes_that_are_not_utf8_are_bad_input_and_the_chat_goes_on(corpus: Path
     assert "rag: error: the question is not valid UTF-8 text" in chat.stderr
     assert "Traceback" not in chat.stderr
     assert citations(chat.stdout) == CITED
+
+
+@pytest.mark.parametrize("question", ["what is it?", "???", "🚀🚀🚀", "the", "Why?"])
+@pytest.mark.parametrize("backend", ["extractive", "openai"])
+def test_a_question_that_names_nothing_is_refused_asking_for_one_that_does(
+    seeds_engine: Engine, question: str, backend: str
+) -> None:
+    # The openai backend has no endpoint here: it is never reached.
+    answer = seeds_engine.ask(question, backend=backend, base_url="http://127.0.0.1:9/v1")
+    assert answer.refused
+    assert answer.text == VAGUE_TEXT
+    streamed = list(seeds_engine.ask_stream(question, backend=backend,
+                                            base_url="http://127.0.0.1:9/v1"))
+    assert streamed == [answer]
 
 
 def test_terminal_escapes_and_newlines_from_files_reach_no_terminal(
