@@ -357,6 +357,31 @@ def test_a_full_disk_mid_build_keeps_the_last_index_answering(
     assert citations(run.stdout) == ["[1] harbour.txt:3"]
 
 
+def test_a_build_killed_mid_way_resumes_where_it_stopped(corpus: Path) -> None:
+    answers_the_known_question(corpus)
+    towns = [f"Town {n} has {n + 3} bakeries and a station built in {1800 + n}."
+             for n in range(900)]
+    (corpus / "towns.txt").write_text("\n".join(towns) + "\n")
+    build = subprocess.Popen([str(RAG), "index", "--corpus", str(corpus)],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    assert build.stderr is not None
+    for raw in build.stderr:  # off a terminal, progress comes a line a tenth
+        if re.match(rb"rag: embedding [1-9]\d*/", raw):
+            break
+    build.kill()  # SIGKILL: no clean-up runs
+    build.wait(timeout=HANG_S)
+    again = run_rag("index", "--corpus", str(corpus))
+    assert again.returncode == 0, again.stderr
+    counts = re.search(r"(\d+) chunks, (\d+) sentences; embedded (\d+)", again.stdout)
+    assert counts is not None, again.stdout
+    chunks, sentences, embedded = map(int, counts.groups())
+    # What the killed build had written is kept; only the rest is embedded.
+    assert 0 < embedded < chunks + sentences - 100
+    answers_the_known_question(corpus)
+    run = run_rag("ask", "--corpus", str(corpus), "How many bakeries has Town 417?")
+    assert citations(run.stdout)[0] == "[1] towns.txt:418"
+
+
 # --- a damaged index -----------------------------------------------------------------------
 
 
