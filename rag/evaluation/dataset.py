@@ -13,11 +13,11 @@ __all__ = ["CATEGORIES", "EvalItem", "GoldFact", "LineRange", "load_items"]
 
 CATEGORIES = (
     "single_fact", "multi_file", "numbers", "conflicting", "paraphrase", "unanswerable",
-    "adversarial",
+    "adversarial", "code",
 )
 Category = Literal[
     "single_fact", "multi_file", "numbers", "conflicting", "paraphrase", "unanswerable",
-    "adversarial",
+    "adversarial", "code",
 ]
 
 
