@@ -10,15 +10,24 @@ Two granularities are produced from the same walk over a document's lines:
 
 Nothing here searches for text after cutting: every piece carries the line numbers of the
 lines it was cut from.
+
+Markdown files (``rag.markdown``) are cut by their structure: a sentence of a hard-wrapped
+paragraph is one piece citing every line it spans; a code line is a piece of its own, never
+split at its dots; headings, fences and other markup are never pieces; a window never
+crosses a heading, and a code block is a window of its own. Every Markdown piece carries
+its heading path as ``context``, which retrieval reads with it (it is never quoted).
 """
 
 from __future__ import annotations
 
+import re
+from bisect import bisect_right
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from rag.corpus import Document
 from rag.language.sentences import sentence_spans
+from rag.markdown import CODE, TABLE, TEXT, is_markdown, line_roles
 from rag.tokens import TokenCounter, count_tokens
 
 __all__ = [
@@ -29,6 +38,7 @@ __all__ = [
 ]
 
 DEFAULT_CHUNK_TOKENS = 96
+_LIST_MARKER = re.compile(r"\s*(?:[-*+]|\d{1,3}[.)])\s+")
 
 @dataclass(frozen=True)
 class Piece:
@@ -39,14 +49,55 @@ class Piece:
     end_line: int
     text: str
     index: int  # position of this piece among its document's pieces of the same kind
+    context: str = ""  # the heading path of a Markdown piece: searched, never quoted
 
 
 def sentence_units(doc: Document) -> list[Piece]:
-    """Every sentence of every non-blank line of ``doc``, each citing its own line."""
+    """Every sentence of every non-blank line of ``doc``, each citing its own line (in
+    Markdown, every sentence of every paragraph, citing the lines it spans)."""
+    if is_markdown(doc.source):
+        return _markdown_sentences(doc)
     units: list[Piece] = []
     for number, line in enumerate(doc.lines, start=1):
         for start, end in sentence_spans(line):
             units.append(Piece(doc.source, number, number, line[start:end], len(units)))
+    return units
+
+
+def _markdown_sentences(doc: Document) -> list[Piece]:
+    roles = line_roles(doc.lines)
+    units: list[Piece] = []
+    number = 1
+    while number <= len(doc.lines):
+        role = roles[number - 1]
+        context = " > ".join(role.headings)
+        if role.kind in (CODE, TABLE):
+            line = doc.lines[number - 1]
+            text = line.strip()
+            units.append(Piece(doc.source, number, number, text, len(units), context))
+            number += 1
+            continue
+        if role.kind != TEXT:
+            number += 1
+            continue
+        # The run of prose lines of this paragraph, read as one text.
+        last = number
+        while (last < len(doc.lines) and roles[last].kind == TEXT
+               and roles[last].block == role.block and role.block[0] != role.block[1]):
+            last += 1
+        lines = doc.lines[number - 1 : last]
+        text = "\n".join(lines)
+        starts = [0]
+        for line in lines[:-1]:
+            starts.append(starts[-1] + len(line) + 1)
+        # A list marker ("3. ", "- ") is not a sentence of its own.
+        marker = _LIST_MARKER.match(text)
+        skip = marker.end() if marker else 0
+        for start, end in ((a + skip, b + skip) for a, b in sentence_spans(text[skip:])):
+            first = number + bisect_right(starts, start) - 1
+            final = number + bisect_right(starts, end - 1) - 1
+            units.append(Piece(doc.source, first, final, text[start:end], len(units), context))
+        number = last + 1
     return units
 
 
@@ -64,7 +115,9 @@ def line_windows(
     if max_tokens < 1:
         raise ValueError("max_tokens must be positive")
     windows: list[Piece] = []
-    for block in _blocks(doc.lines):
+    blocks = _markdown_blocks(doc.lines) if is_markdown(doc.source) else (
+        ("", block) for block in _blocks(doc.lines))
+    for context, block in blocks:
         pending: list[tuple[int, str]] = []
         pending_tokens = 0
         for number, line in block:
@@ -73,15 +126,38 @@ def line_windows(
                 windows.extend(_flush(doc.source, pending, len(windows)))
                 pending, pending_tokens = [], 0
                 for text in _sentence_groups(line, max_tokens, counter):
-                    windows.append(Piece(doc.source, number, number, text, len(windows)))
+                    windows.append(Piece(doc.source, number, number, text, len(windows),
+                                         context))
                 continue
             if pending and pending_tokens + tokens > max_tokens:
-                windows.extend(_flush(doc.source, pending, len(windows)))
+                windows.extend(_flush(doc.source, pending, len(windows), context))
                 pending, pending_tokens = [], 0
             pending.append((number, line))
             pending_tokens += tokens
-        windows.extend(_flush(doc.source, pending, len(windows)))
+        windows.extend(_flush(doc.source, pending, len(windows), context))
     return windows
+
+
+def _markdown_blocks(lines: Sequence[str]) -> Iterator[tuple[str, list[tuple[int, str]]]]:
+    """Runs of quotable lines under one heading path: prose and tables run up to a blank
+    line or a heading; a code block's lines (its blank lines aside) make one run."""
+    roles = line_roles(lines)
+    block: list[tuple[int, str]] = []
+    key: tuple[tuple[str, ...], tuple[int, int] | None] | None = None
+    for number, (line, role) in enumerate(zip(lines, roles, strict=True), start=1):
+        # A code block or a table holds together across its blank and separator lines.
+        spanning = role.block[0] != role.block[1] and role.kind != TEXT
+        code = role.block if spanning else None
+        here = (role.headings, code)
+        inside_code = code is not None and key is not None and key[1] == code
+        if block and (here != key or (not role.quotable and not inside_code)):
+            yield " > ".join(key[0]) if key else "", block
+            block = []
+        key = here
+        if role.quotable:
+            block.append((number, line))
+    if block and key is not None:
+        yield " > ".join(key[0]), block
 
 
 def _blocks(lines: Sequence[str]) -> Iterator[list[tuple[int, str]]]:
@@ -96,11 +172,13 @@ def _blocks(lines: Sequence[str]) -> Iterator[list[tuple[int, str]]]:
         yield block
 
 
-def _flush(source: str, pending: list[tuple[int, str]], index: int) -> list[Piece]:
+def _flush(
+    source: str, pending: list[tuple[int, str]], index: int, context: str = ""
+) -> list[Piece]:
     if not pending:
         return []
     text = "\n".join(line.strip() for _, line in pending)
-    return [Piece(source, pending[0][0], pending[-1][0], text, index)]
+    return [Piece(source, pending[0][0], pending[-1][0], text, index, context)]
 
 
 def _sentence_groups(line: str, max_tokens: int, counter: TokenCounter) -> list[str]:

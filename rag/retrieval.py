@@ -94,8 +94,8 @@ class Retriever:
             records = store.records(manifest, level)
             bm25 = bm25s.BM25()
             if records.ids:
-                bm25.index([terms(text) or ["\u2205"] for text in records.texts],
-                           show_progress=False)
+                bm25.index([terms(records.searchable(i)) or ["\u2205"]
+                            for i in range(len(records.ids))], show_progress=False)
             self._levels[level] = _Level(
                 records, {rid: i for i, rid in enumerate(records.ids)}, bm25
             )

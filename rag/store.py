@@ -38,12 +38,29 @@ from rag.corpus import Corpus, Document, FileStamp, load_corpus, scan_corpus
 from rag.embeddings import MODEL_ID, MiniLMEmbedder
 from rag.errors import ConfigError, IndexBuildError
 from rag.faults import StoreFaults
+from rag.markdown import is_markdown, searchable
 from rag.types import IndexStats
 
 __all__ = ["LEVELS", "IndexBusyError", "IndexStore", "Manifest", "Records"]
 
 LEVELS = ("chunks", "sentences")
-MANIFEST_VERSION = 2
+MANIFEST_VERSION = 3  # 3: Markdown is cut by its structure (rag.markdown)
+
+
+def _cutting_fingerprint() -> str:
+    """A digest of the code that cuts documents into pieces: when it changes, every file
+    is cut again (the pieces that come out the same keep their vectors)."""
+    import rag.chunking
+    import rag.language.sentences
+    import rag.markdown
+
+    digest = hashlib.sha256()
+    for module in (rag.chunking, rag.language.sentences, rag.markdown):
+        digest.update(Path(str(module.__file__)).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+CUTTING = _cutting_fingerprint()
 Progress = Callable[[int, int], None]
 
 
@@ -63,6 +80,7 @@ class FileEntry(BaseModel):
 
 class Manifest(BaseModel):
     version: int = MANIFEST_VERSION
+    cutting: str = CUTTING
     model: str = MODEL_ID
     chunk_tokens: int = DEFAULT_CHUNK_TOKENS
     corpus: str = ""
@@ -90,6 +108,11 @@ class Records:
     sources: list[str]
     start_lines: list[int]
     end_lines: list[int]
+    contexts: list[str]  # a Markdown record's heading path ("" for others)
+
+    def searchable(self, i: int) -> str:
+        """What retrieval reads for record ``i`` (``rag.markdown.searchable``)."""
+        return searchable(self.sources[i], self.texts[i], self.contexts[i])
 
 
 class IndexStore:
@@ -152,8 +175,9 @@ class IndexStore:
             return Manifest(corpus=str(self.corpus), chunk_tokens=self.chunk_tokens)
         except (ValidationError, ValueError):
             return Manifest(corpus=str(self.corpus), chunk_tokens=self.chunk_tokens)
-        if (manifest.version, manifest.model, manifest.chunk_tokens) != (
+        if (manifest.version, manifest.cutting, manifest.model, manifest.chunk_tokens) != (
             MANIFEST_VERSION,
+            CUTTING,
             MODEL_ID,
             self.chunk_tokens,
         ):
@@ -228,6 +252,7 @@ class IndexStore:
             sources=[str(got[i][1]["source"]) for i in ids],
             start_lines=[int(got[i][1]["start_line"]) for i in ids],
             end_lines=[int(got[i][1]["end_line"]) for i in ids],
+            contexts=[str(got[i][1].get("context", "")) for i in ids],
         )
 
     def _build(self, corpus: Corpus, old: Manifest, progress: Progress | None) -> IndexStats:
@@ -338,7 +363,8 @@ class IndexStore:
     def _add(self, level: str, batch: list[tuple[Document, Piece]]) -> int:
         if not batch:
             return 0
-        vectors = self.embedder.embed([piece.text for _, piece in batch])
+        vectors = self.embedder.embed(
+            [searchable(piece.source, piece.text, piece.context) for _, piece in batch])
         self.collections[level].upsert(
             ids=[_record_id(doc, level, piece) for doc, piece in batch],
             embeddings=vectors,
@@ -400,8 +426,11 @@ class _Collection:
 
 
 def _metadata(doc: Document, piece: Piece) -> dict[str, Any]:
-    return {"source": piece.source, "start_line": piece.start_line,
-            "end_line": piece.end_line, "sha256": doc.sha256, "model": MODEL_ID}
+    meta: dict[str, Any] = {"source": piece.source, "start_line": piece.start_line,
+                            "end_line": piece.end_line, "sha256": doc.sha256, "model": MODEL_ID}
+    if is_markdown(piece.source):  # a Markdown record embeds its heading path too
+        meta["context"] = piece.context
+    return meta
 
 
 def _record_id(doc: Document, level: str, piece: Piece) -> str:

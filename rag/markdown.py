@@ -1,0 +1,168 @@
+"""What each line of a Markdown file is: its heading path, and whether it is a heading, a
+line of prose, a list item, a table row (and which line is its header), a line of a fenced
+or indented code block, or markup with nothing to quote (a fence, a rule, front matter).
+
+Parsed with markdown-it-py (CommonMark plus tables); line numbers are the file's own, so
+everything built on this still cites exact lines. Two MkDocs extensions the CommonMark
+grammar does not know are read as their authors mean them: an admonition (``!!! note``)
+and a content tab (``=== "Sync"``) head an indented body that is prose, not code.
+
+``search_text`` is what a line says once its markup is gone (link targets, emphasis
+marks, admonition markers): what retrieval should match, never what is quoted.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+
+__all__ = ["CODE", "FENCE", "HEADING", "MARKUP", "TABLE", "TEXT", "Role", "is_markdown",
+           "line_roles", "search_text", "searchable"]
+
+HEADING = "heading"
+TEXT = "text"  # prose: a paragraph, a list item, a block quote
+TABLE = "table"  # a table row (its header row too)
+CODE = "code"  # a line inside a code block
+FENCE = "fence"  # the ``` line that opens or closes a fenced block
+MARKUP = "markup"  # blank, a thematic break, front matter, an admonition's marker line
+_QUOTABLE = (TEXT, TABLE, CODE)
+
+_EXTENSION_HEAD = re.compile(r"^(?:!!!|\?\?\?\+?|===)\s")  # admonition, collapsible, tab
+_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
+_REF_LINK = re.compile(r"\[([^\]]+)\]\[[^\]]*\]")
+_EMPHASIS = re.compile(r"(\*\*|__|\*|~~)(?=\S)(.+?)(?<=\S)\1")
+_HTML_TAG = re.compile(r"</?[A-Za-z][^>]*>")
+
+
+@dataclass(frozen=True)
+class Role:
+    """One line's part in its document (line numbers 1-based)."""
+
+    kind: str
+    headings: tuple[str, ...]  # the heading path in force (a heading line includes itself)
+    block: tuple[int, int]  # first and last line of its block: a paragraph, a code block,
+    # a table (a line that is none of these is a block of its own)
+    header: int | None = None  # a table row's header line
+
+    @property
+    def quotable(self) -> bool:
+        """Whether the line says something a citation could rest on."""
+        return self.kind in _QUOTABLE
+
+
+def is_markdown(source: str) -> bool:
+    return source.lower().endswith(".md")
+
+
+def line_roles(lines: Sequence[str]) -> tuple[Role, ...]:
+    """The role of every line of a Markdown document, in order."""
+    return _roles(tuple(lines))
+
+
+@cache
+def _roles(lines: tuple[str, ...]) -> tuple[Role, ...]:
+    from markdown_it import MarkdownIt
+
+    parser = MarkdownIt("commonmark").enable("table")
+    prepared, extension_heads = _without_extension_indent(lines)
+    kinds: list[str] = [MARKUP if not line.strip() else TEXT for line in lines]
+    blocks: list[tuple[int, int] | None] = [None] * len(lines)
+    headers: list[int | None] = [None] * len(lines)
+    heading_at: dict[int, tuple[int, str]] = {}
+    table_header: int | None = None
+    tokens = parser.parse("\n".join(prepared))
+    for position, token in enumerate(tokens):
+        if token.map is None:
+            continue
+        begin, end = token.map
+        if token.type == "heading_open":
+            heading_at[begin] = (int(token.tag[1:]), tokens[position + 1].content.strip())
+            kinds[begin] = HEADING
+            for n in range(begin + 1, end):  # a setext heading's underline
+                kinds[n] = MARKUP
+        elif token.type in ("fence", "code_block"):
+            for n in range(begin, min(end, len(lines))):
+                kinds[n] = CODE if lines[n].strip() else MARKUP
+                blocks[n] = (begin + 1, end)
+            if token.type == "fence":
+                kinds[begin] = FENCE
+                closing = end - 1
+                if closing > begin and prepared[closing].strip().startswith(
+                    prepared[begin].strip()[:3]
+                ):
+                    kinds[closing] = FENCE
+        elif token.type == "thead_open":
+            table_header = begin
+        elif token.type == "table_open":
+            table_header = None
+            for n in range(begin, end):
+                kinds[n] = TABLE if lines[n].strip() else MARKUP
+                blocks[n] = (begin + 1, end)
+        elif token.type == "tr_open" and table_header is not None:
+            headers[begin] = table_header + 1
+        elif token.type == "hr":
+            kinds[begin] = MARKUP
+        elif token.type == "paragraph_open":
+            for n in range(begin, end):
+                blocks[n] = (begin + 1, end)
+    for n in extension_heads:
+        kinds[n] = MARKUP
+    if lines and lines[0].strip() == "---":  # front matter
+        for n in range(1, len(lines)):
+            kinds[n - 1] = MARKUP
+            if lines[n].strip() == "---":
+                kinds[n] = MARKUP
+                break
+    for n, line in enumerate(lines):  # table separator rows say nothing
+        if kinds[n] == TABLE and re.fullmatch(r"\s*\|?[\s:|-]+\|?\s*", line):
+            kinds[n] = MARKUP
+    roles = []
+    path: list[tuple[int, str]] = []
+    for n in range(len(lines)):
+        if n in heading_at:
+            level, text = heading_at[n]
+            path = [(lvl, t) for lvl, t in path if lvl < level] + [(level, text)]
+        roles.append(Role(kinds[n], tuple(t for _, t in path), blocks[n] or (n + 1, n + 1),
+                          headers[n]))
+    return tuple(roles)
+
+
+def _without_extension_indent(lines: tuple[str, ...]) -> tuple[list[str], list[int]]:
+    """The lines with each admonition's or tab's indented body moved left by its indent,
+    so CommonMark reads it as the prose it is; and the positions of the head lines."""
+    out = list(lines)
+    heads = []
+    inside = False
+    for n, line in enumerate(lines):
+        if _EXTENSION_HEAD.match(line):
+            heads.append(n)
+            inside = True
+            continue
+        if inside:
+            if not line.strip():
+                continue
+            if line.startswith("    ") or line.startswith("\t"):
+                out[n] = line[4:] if line.startswith("    ") else line[1:]
+            else:
+                inside = False
+    return out, heads
+
+
+def search_text(text: str) -> str:
+    """``text`` as a reader hears it: links by their words, no emphasis marks or tags."""
+    text = _LINK.sub(r"\1", text)
+    text = _REF_LINK.sub(r"\1", text)
+    text = _HTML_TAG.sub(" ", text)
+    text = _EMPHASIS.sub(r"\2", text)
+    return _EXTENSION_HEAD.sub("", text.lstrip("#>-*+ ")).strip()
+
+
+def searchable(source: str, text: str, context: str = "") -> str:
+    """What retrieval reads for a piece: a Markdown piece's text without its markup, after
+    its heading path; any other piece's text as it is."""
+    if not is_markdown(source):
+        return text
+    plain = "\n".join(search_text(line) for line in text.split("\n"))
+    return f"{context}: {plain}" if context else plain

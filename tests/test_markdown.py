@@ -1,0 +1,113 @@
+"""Markdown structure: what each line is, and how it is cut, still citing exact lines."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from rag.chunking import line_windows, sentence_units
+from rag.corpus import Document, FileStamp
+from rag.markdown import CODE, FENCE, HEADING, MARKUP, TABLE, TEXT, line_roles, search_text
+
+PAGE = """\
+# Acme
+
+Acme is a tool for
+fetching things. It is fast.
+
+## Install
+
+Run the installer:
+
+```bash
+pip install acme
+acme init --here
+```
+
+1. Run the installer.
+2. Initialise the folder.
+
+## Models
+
+| Model | Price (USD) | Weight (kg) |
+|-------|-------------|-------------|
+| Alpha | 100         | 12          |
+| Beta  | 250         | 30          |
+
+!!! note
+    Beta models ship from [Porto](https://example.com/porto).
+
+    They are made in Porto.
+"""
+
+
+def _doc(text: str, source: str = "guide.md") -> Document:
+    lines = tuple(text.split("\n")[:-1])
+    data = text.encode()
+    return Document(source=source, lines=lines, sha256=hashlib.sha256(data).hexdigest(),
+                    stamp=FileStamp(source, len(data), 0))
+
+
+def test_every_line_gets_its_kind_and_heading_path() -> None:
+    lines = PAGE.split("\n")[:-1]
+    roles = line_roles(lines)
+    kinds = {n: roles[n - 1].kind for n in range(1, len(lines) + 1)}
+    assert kinds[1] == HEADING
+    assert kinds[3] == kinds[4] == TEXT
+    assert roles[3].block == (3, 4)  # one paragraph, hard-wrapped
+    assert kinds[10] == kinds[13] == FENCE
+    assert kinds[11] == kinds[12] == CODE
+    assert roles[10].block == (10, 13)
+    assert roles[11].headings == ("Acme", "Install")
+    assert kinds[15] == kinds[16] == TEXT  # a numbered list
+    assert kinds[20] == kinds[22] == kinds[23] == TABLE
+    assert kinds[21] == MARKUP  # the |---| row says nothing
+    assert roles[22 - 1].header == 20  # Alpha's row, under its header row
+    assert roles[22 - 1].headings == ("Acme", "Models")
+    assert kinds[25] == MARKUP  # the admonition's marker line
+    assert kinds[26] == TEXT  # its indented body is prose, not code
+    assert kinds[28] == TEXT  # still the admonition's body
+
+
+def test_sentences_of_a_wrapped_paragraph_cite_the_lines_they_span() -> None:
+    units = sentence_units(_doc(PAGE))
+    spans = [(u.start_line, u.end_line, u.text) for u in units]
+    assert spans[0] == (3, 4, "Acme is a tool for\nfetching things.")
+    assert spans[1] == (4, 4, "It is fast.")
+    # Code lines are whole pieces, never cut at their dots; fences and headings are none.
+    assert (11, 11, "pip install acme") in spans
+    assert (12, 12, "acme init --here") in spans
+    assert (15, 15, "Run the installer.") in spans  # "1." is no sentence of its own
+    assert not any(text.startswith(("#", "```", "|---")) for _, _, text in spans)
+    for unit in units:
+        assert unit.text in "\n".join(PAGE.split("\n")[unit.start_line - 1 : unit.end_line])
+    assert units[2].context == "Acme > Install"
+
+
+def test_windows_never_cross_a_heading_and_a_code_block_is_its_own() -> None:
+    windows = line_windows(_doc(PAGE))
+    ranges = [(w.start_line, w.end_line, w.context) for w in windows]
+    assert (3, 4, "Acme") in ranges
+    assert (8, 8, "Acme > Install") in ranges
+    assert (11, 12, "Acme > Install") in ranges
+    assert (20, 23, "Acme > Models") in ranges
+
+
+def test_the_same_text_in_a_txt_file_is_cut_as_before() -> None:
+    units = sentence_units(_doc(PAGE, "guide.txt"))
+    assert (units[0].start_line, units[0].text) == (1, "# Acme")
+    assert all(u.context == "" for u in units)
+
+
+def test_search_text_drops_markup_but_keeps_words() -> None:
+    assert search_text("Ship from [Porto](https://x.y/porto) **fast**.") == "Ship from Porto fast."
+    assert search_text("## Timeouts") == "Timeouts"
+    assert search_text("!!! note") == "note"
+
+
+def test_a_markdown_corpus_on_disk_is_indexed_with_its_structure(tmp_path: Path) -> None:
+    from rag.corpus import load_corpus
+
+    (tmp_path / "guide.md").write_text(PAGE)
+    doc = load_corpus(tmp_path).documents[0]
+    assert [u.start_line for u in sentence_units(doc)][:2] == [3, 4]
