@@ -482,6 +482,14 @@ def test_a_question_that_names_nothing_is_refused_asking_for_one_that_does(
     assert streamed == [answer]
 
 
+def test_a_footnote_mark_in_a_file_is_quoted_not_taken_for_a_marker(corpus: Path) -> None:
+    (corpus / "bridge.txt").write_text(
+        "Bridges\n\nThe bridge over the river was built in 1932 [2].\n")
+    answer = rag.ask(QUESTION, corpus=corpus)
+    assert answer.text == "The bridge over the river was built in 1932 \uff3b2\uff3d. [1]"
+    assert answer.citations[0].quote.endswith("1932 [2].")
+
+
 def test_terminal_escapes_and_newlines_from_files_reach_no_terminal(
     corpus: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -17,6 +17,7 @@ different figures the answer says so.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -26,11 +27,14 @@ from rag.answer.judge import Candidate, Judge
 from rag.answer.lexicon import WordVectors
 from rag.answer.scorer import LinearScorer
 from rag.answer.vocabulary import analyze_question
+from rag.corpus import read_lines
 from rag.language.figures import MONEY, NUMBER
 from rag.language.questions import QuestionInfo, split_question
 from rag.language.sentences import sentence_spans
 from rag.language.words import words
+from rag.markdown import CODE, FENCE, Role, is_markdown, line_roles
 from rag.retrieval import Retriever
+from rag.verify.markers import literal_brackets
 
 __all__ = ["CONFLICT_NOTE", "ExtractiveBackend", "ExtractiveParams"]
 
@@ -79,7 +83,7 @@ class ExtractiveBackend:
             chosen.extend(picked)
         if not chosen:
             return Draft.refusal()
-        return _compose(chosen, notes)
+        return _compose(chosen, notes, CodeBlocks(retriever.store.corpus))
 
     def candidates(self, question: str, retriever: Retriever, top_k: int) -> list[Candidate]:
         """The best retrieved passages, judged and scored, best first (one per line).
@@ -192,9 +196,54 @@ def _same_line(a: Candidate, b: Candidate) -> bool:
     return (a.passage.source, a.passage.start_line) == (b.passage.source, b.passage.start_line)
 
 
-def _compose(chosen: list[Candidate], conflicts: list[int]) -> Draft:
+class CodeBlocks:
+    """Where a Markdown file's code blocks are: the one a line is in, and the one a line
+    introduces (prose ending in a colon, then the block). Read from the file as it is."""
+
+    MAX_LINES = 12  # a longer block is not quoted whole: its one matching line is
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def around(self, source: str, line: int) -> tuple[int, int] | None:
+        """The code lines of the block holding ``line``, if it is a short block."""
+        roles = self._roles(source)
+        if not roles or roles[line - 1].kind != CODE:
+            return None
+        return self._short(roles, roles[line - 1].block)
+
+    def after(self, source: str, line: int) -> tuple[int, int] | None:
+        """The code lines of a short block that ``line`` introduces."""
+        roles = self._roles(source)
+        lines = read_lines(self.root, source) if roles else ()
+        if not roles or not lines[line - 1].rstrip().endswith(":"):
+            return None
+        following = line
+        while following < len(roles) and not lines[following].strip():
+            following += 1
+        if following < len(roles) and roles[following].kind in (CODE, FENCE):
+            return self._short(roles, roles[following].block)
+        return None
+
+    def _roles(self, source: str) -> tuple[Role, ...]:
+        if not is_markdown(source):
+            return ()
+        return line_roles(read_lines(self.root, source))
+
+    def _short(self, roles: tuple[Role, ...], block: tuple[int, int]) -> tuple[int, int] | None:
+        code = [n for n in range(block[0], block[1] + 1) if roles[n - 1].kind == CODE]
+        if not code or len(code) > self.MAX_LINES:
+            return None
+        return code[0], code[-1]
+
+
+def _compose(
+    chosen: list[Candidate], conflicts: list[int], code: CodeBlocks | None = None
+) -> Draft:
     """The quoted sentences with their markers; ``CONFLICT_NOTE`` before the candidates
-    at the positions in ``conflicts`` (where differing figures begin)."""
+    at the positions in ``conflicts`` (where differing figures begin). In Markdown, a
+    code line is quoted with its (short) block, and prose that introduces a code block
+    ("Use a transport:") with that block."""
     citations: list[DraftCitation] = []
     parts: list[str] = []
     for position, candidate in enumerate(chosen):
@@ -206,8 +255,26 @@ def _compose(chosen: list[Candidate], conflicts: list[int]) -> Draft:
                 # A whole line matched, but the answer is one of its sentences: quote that.
                 at = candidate.slot.start
                 spans = [(a, b) for a, b in spans if a <= at < b] or spans
+            block = code.around(p.source, p.start_line) if code else None
+            if block is not None:
+                _quote_code(p.source, block, code, citations, parts)  # type: ignore[arg-type]
+                continue
             quoted = tuple(p.text[a:b] for a, b in spans)
             citations.append(DraftCitation(p.source, p.start_line, p.end_line, quoted))
             # Every sentence carries its marker, also when a whole line is quoted.
-            parts.extend(f"{sentence} [{len(citations)}]" for sentence in quoted)
+            parts.extend(f"{literal_brackets(sentence)} [{len(citations)}]"
+                         for sentence in quoted)
+            block = code.after(p.source, p.end_line) if code else None
+            if block is not None:
+                _quote_code(p.source, block, code, citations, parts)  # type: ignore[arg-type]
     return Draft(text=" ".join(parts), citations=citations)
+
+
+def _quote_code(source: str, block: tuple[int, int], code: CodeBlocks,
+                citations: list[DraftCitation], parts: list[str]) -> None:
+    if any(c.source == source and c.start_line == block[0] for c in citations):
+        return
+    lines = read_lines(code.root, source)[block[0] - 1 : block[1]]
+    quoted = tuple(line.strip() for line in lines if line.strip())
+    citations.append(DraftCitation(source, block[0], block[1], quoted))
+    parts.append(f"{literal_brackets(chr(10).join(quoted))} [{len(citations)}]")

@@ -32,6 +32,7 @@ from rag.errors import StructuredOutputRejected
 from rag.prompts import REFUSAL_SENTINEL, load_template, render
 from rag.types import Verification
 from rag.verify import answers_question, split_cited
+from rag.verify.markers import literal_brackets
 
 if TYPE_CHECKING:
     from rag.retrieval import Retriever
@@ -305,5 +306,5 @@ def _compose(
                 citations.append(DraftCitation(line.source, line.line, line.line, (line.text,)))
                 numbers[line_id] = len(citations)
             markers.append(f"[{numbers[line_id]}]")
-        parts.append(f"{sentence.text} {''.join(markers)}")
+        parts.append(f"{literal_brackets(sentence.text)} {''.join(markers)}")
     return Draft(text=" ".join(parts), citations=citations, verification=verification)

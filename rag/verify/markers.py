@@ -8,11 +8,18 @@ import re
 from rag.language.sentences import sentence_spans
 from rag.types import Answer
 
-__all__ = ["ID_MARKERS", "NUMBER_MARKERS", "cited_sentences", "split_cited", "split_marked"]
+__all__ = ["ID_MARKERS", "NUMBER_MARKERS", "cited_sentences", "literal_brackets", "split_cited",
+           "split_marked"]
 
 # "[1]" in a returned Answer; "[S1]", "[S1, S3]" in what a model writes.
 NUMBER_MARKERS = re.compile(r"\s*\[(\d+)\]")
 ID_MARKERS = re.compile(r"\s*\[\s*([A-Za-z]+\d+(?:\s*[,;]\s*[A-Za-z]+\d+)*)\s*\]")
+
+
+def literal_brackets(text: str) -> str:
+    """``text`` for an Answer: a quoted "[2]" (a footnote in the source, an index in code)
+    written with full-width brackets, "［2］", so no reader takes it for a marker."""
+    return re.sub(r"\[(\d+)\]", "\uff3b\\1\uff3d", text)
 
 
 def split_marked(text: str, marker: re.Pattern[str]) -> list[tuple[str, list[str]]]:
