@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 from rag.corpus import Document
 from rag.language.sentences import sentence_spans
-from rag.markdown import CODE, TABLE, TEXT, is_markdown, line_roles
+from rag.markdown import CODE, TABLE, TEXT, is_markdown, line_roles, table_cells
 from rag.tokens import TokenCounter, count_tokens
 
 __all__ = [
@@ -73,8 +73,11 @@ def _markdown_sentences(doc: Document) -> list[Piece]:
         context = " > ".join(role.headings)
         if role.kind in (CODE, TABLE):
             line = doc.lines[number - 1]
-            text = line.strip()
-            units.append(Piece(doc.source, number, number, text, len(units), context))
+            if role.header is not None and role.header != number:
+                # A row is found by its column names too: "Weight (kg): 30".
+                cells = table_cells(line, doc.lines[role.header - 1])
+                context = f"{context}: {cells}" if context else cells
+            units.append(Piece(doc.source, number, number, line.strip(), len(units), context))
             number += 1
             continue
         if role.kind != TEXT:

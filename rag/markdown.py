@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from functools import cache
 
 __all__ = ["CODE", "FENCE", "HEADING", "MARKUP", "TABLE", "TEXT", "Role", "is_markdown",
-           "line_roles", "search_text", "searchable"]
+           "line_roles", "search_text", "searchable", "table_cells"]
 
 HEADING = "heading"
 TEXT = "text"  # prose: a paragraph, a list item, a block quote
@@ -34,6 +34,7 @@ _LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 _REF_LINK = re.compile(r"\[([^\]]+)\]\[[^\]]*\]")
 _EMPHASIS = re.compile(r"(\*\*|__|\*|~~)(?=\S)(.+?)(?<=\S)\1")
 _HTML_TAG = re.compile(r"</?[A-Za-z][^>]*>")
+_UNIT = re.compile(r"\s*\(([^()]{1,12})\)\s*$")  # "Weight (kg)": the unit of a column
 
 
 @dataclass(frozen=True)
@@ -166,3 +167,29 @@ def searchable(source: str, text: str, context: str = "") -> str:
         return text
     plain = "\n".join(search_text(line) for line in text.split("\n"))
     return f"{context}: {plain}" if context else plain
+
+
+def table_cells(row: str, header: str) -> str:
+    """A table row read with its header, one "column = value" per cell, a unit the
+    column names in parentheses written after its value as a reader would say it:
+    ``| Beta | 250 | 30 |`` under ``| Model | Price (USD) | Weight (kg) |`` is
+    ``Model = Beta, Price = 250 USD, Weight = 30 kg`` (one clause: a colon would part
+    the row's name from its figures)."""
+    names, values = _cells(header), _cells(row)
+    names = (names + [""] * len(values))[: len(values)]
+    pairs = []
+    for name, value in zip(names, values, strict=True):
+        if not value:
+            continue
+        unit = _UNIT.search(name)
+        if unit and re.fullmatch(r"[\d.,]+", value):
+            name, value = name[: unit.start()].strip(), f"{value} {unit.group(1)}"
+        pairs.append(f"{name} = {value}" if name else value)
+    return ", ".join(pairs)
+
+
+def _cells(line: str) -> list[str]:
+    inner = line.strip()
+    inner = inner[1:] if inner.startswith("|") else inner
+    inner = inner[:-1] if inner.endswith("|") and not inner.endswith("\\|") else inner
+    return [cell.strip().replace("\\|", "|") for cell in re.split(r"(?<!\\)\|", inner)]

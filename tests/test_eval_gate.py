@@ -20,18 +20,18 @@ ITEMS = load_items(ROOT / "evals" / "dataset.jsonl")
 THRESHOLDS = json.loads((ROOT / "evals" / "thresholds.json").read_text())["dataset"]
 
 
-PROGRESS: list[tuple[int, int]] = []
+progress_seen: list[tuple[int, int]] = []
 
 
 @pytest.fixture(scope="module")
 def extractive_run(seeds_engine: Engine) -> Run:
     return run_backend("extractive", seeds_engine, ITEMS,
                        extractive_answerer(seeds_engine, 8), 8,
-                       progress=lambda done, total: PROGRESS.append((done, total)))
+                       progress=lambda done, total: progress_seen.append((done, total)))
 
 
 def test_the_run_reports_progress_question_by_question(extractive_run: Run) -> None:
-    assert PROGRESS == [(n, len(ITEMS)) for n in range(len(ITEMS) + 1)]
+    assert progress_seen == [(n, len(ITEMS)) for n in range(len(ITEMS) + 1)]
 
 
 def test_extractive_clears_the_gate(extractive_run: Run) -> None:

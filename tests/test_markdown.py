@@ -5,9 +5,25 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+import pytest
+
 from rag.chunking import line_windows, sentence_units
 from rag.corpus import Document, FileStamp
-from rag.markdown import CODE, FENCE, HEADING, MARKUP, TABLE, TEXT, line_roles, search_text
+from rag.embeddings import MiniLMEmbedder
+from rag.engine import Engine
+from rag.markdown import (
+    CODE,
+    FENCE,
+    HEADING,
+    MARKUP,
+    TABLE,
+    TEXT,
+    line_roles,
+    search_text,
+    table_cells,
+)
+from rag.settings import Settings
+from rag.types import Answer
 
 PAGE = """\
 # Acme
@@ -111,3 +127,55 @@ def test_a_markdown_corpus_on_disk_is_indexed_with_its_structure(tmp_path: Path)
     (tmp_path / "guide.md").write_text(PAGE)
     doc = load_corpus(tmp_path).documents[0]
     assert [u.start_line for u in sentence_units(doc)][:2] == [3, 4]
+
+
+DOCS = {
+    "acme.md": PAGE,
+    "history.md": "# History\n\nThe Alpha model is made in Porto.\n\nIt was first sold in 2019.\n",
+}
+
+
+@pytest.fixture(scope="module")
+def docs_engine(tmp_path_factory: pytest.TempPathFactory, embedder: MiniLMEmbedder) -> Engine:
+    corpus = tmp_path_factory.mktemp("docs")
+    for name, text in DOCS.items():
+        (corpus / name).write_text(text)
+    engine = Engine(Settings(corpus=corpus, index_dir=tmp_path_factory.mktemp("index")),
+                    embedder=embedder)
+    engine.build()
+    return engine
+
+
+def cited(answer: Answer) -> list[tuple[str, int, int]]:
+    return [(c.source, c.start_line, c.end_line) for c in answer.citations]
+
+
+@pytest.mark.parametrize(
+    ("question", "row", "cell"),
+    [
+        ("What is the weight of the Beta model?", 23, "Weight = 30 kg"),
+        ("How much does the Beta model cost?", 23, "Price = 250 USD"),
+        ("How heavy is the Alpha model?", 22, "Weight = 12 kg"),
+    ],
+)
+def test_a_table_cell_is_answered_with_its_column_and_header_row(
+    docs_engine: Engine, question: str, row: int, cell: str
+) -> None:
+    answer = docs_engine.ask(question)
+    assert not answer.refused, answer.text
+    assert cell in answer.text
+    assert cited(answer)[:2] == [("acme.md", 20, 20), ("acme.md", row, row)]
+    assert answer.citations[0].quote == "| Model | Price (USD) | Weight (kg) |"
+
+
+def test_a_command_is_answered_with_its_code_block(docs_engine: Engine) -> None:
+    answer = docs_engine.ask("What command initialises acme?")
+    assert ("acme.md", 11, 12) in cited(answer)
+    assert "acme init --here" in answer.text
+
+
+def test_a_table_row_reads_with_its_column_names_and_units() -> None:
+    header = "| Model | Price (USD) | Weight (kg) | Notes |"
+    assert table_cells("| Beta | 250 | 30 | light |", header) == (
+        "Model = Beta, Price = 250 USD, Weight = 30 kg, Notes = light")
+    assert table_cells("| Gamma | | 7 |", header) == "Model = Gamma, Weight = 7 kg"

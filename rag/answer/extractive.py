@@ -32,8 +32,9 @@ from rag.language.figures import MONEY, NUMBER
 from rag.language.questions import QuestionInfo, split_question
 from rag.language.sentences import sentence_spans
 from rag.language.words import words
-from rag.markdown import CODE, FENCE, Role, is_markdown, line_roles
+from rag.markdown import CODE, FENCE, TABLE, Role, is_markdown, line_roles, table_cells
 from rag.retrieval import Retriever
+from rag.types import Passage
 from rag.verify.markers import literal_brackets
 
 __all__ = ["CONFLICT_NOTE", "ExtractiveBackend", "ExtractiveParams"]
@@ -83,7 +84,7 @@ class ExtractiveBackend:
             chosen.extend(picked)
         if not chosen:
             return Draft.refusal()
-        return _compose(chosen, notes, CodeBlocks(retriever.store.corpus))
+        return _compose(chosen, notes, MarkdownLines(retriever.store.corpus))
 
     def candidates(self, question: str, retriever: Retriever, top_k: int) -> list[Candidate]:
         """The best retrieved passages, judged and scored, best first (one per line).
@@ -102,7 +103,9 @@ class ExtractiveBackend:
             info, retriever, self._lexicon(retriever),
             self.params.asked_similarity, self.params.unit_similarity,
         )
-        found = [judge(p) for p in retriever.search(info.text, depth, "sentences", vector)]
+        layout = MarkdownLines(retriever.store.corpus)
+        found = [judge(layout.readable(p))
+                 for p in retriever.search(info.text, depth, "sentences", vector)]
         # Whole lines compete too: a line can answer where none of its sentences alone does.
         found += [
             judge(p, whole_line=True)
@@ -196,9 +199,10 @@ def _same_line(a: Candidate, b: Candidate) -> bool:
     return (a.passage.source, a.passage.start_line) == (b.passage.source, b.passage.start_line)
 
 
-class CodeBlocks:
-    """Where a Markdown file's code blocks are: the one a line is in, and the one a line
-    introduces (prose ending in a colon, then the block). Read from the file as it is."""
+class MarkdownLines:
+    """What the structure of a Markdown file says about a line, read from the file as it
+    is: the code block a line is in, the one it introduces (prose ending in a colon, then
+    the block), the header row of a table row."""
 
     MAX_LINES = 12  # a longer block is not quoted whole: its one matching line is
 
@@ -225,6 +229,25 @@ class CodeBlocks:
             return self._short(roles, roles[following].block)
         return None
 
+    def table_row(self, source: str, line: int) -> tuple[int, str] | None:
+        """A table row's header line, and the row read with it ("Weight (kg): 30")."""
+        roles = self._roles(source)
+        if not roles or roles[line - 1].kind != TABLE:
+            return None
+        header = roles[line - 1].header
+        if header is None or header == line:
+            return None
+        lines = read_lines(self.root, source)
+        return header, table_cells(lines[line - 1], lines[header - 1])
+
+    def readable(self, passage: Passage) -> Passage:
+        """A table row as its cells with their column names, for judging; any other
+        passage as it is."""
+        if passage.start_line != passage.end_line:
+            return passage
+        row = self.table_row(passage.source, passage.start_line)
+        return passage.model_copy(update={"text": row[1]}) if row else passage
+
     def _roles(self, source: str) -> tuple[Role, ...]:
         if not is_markdown(source):
             return ()
@@ -238,7 +261,7 @@ class CodeBlocks:
 
 
 def _compose(
-    chosen: list[Candidate], conflicts: list[int], code: CodeBlocks | None = None
+    chosen: list[Candidate], conflicts: list[int], code: MarkdownLines | None = None
 ) -> Draft:
     """The quoted sentences with their markers; ``CONFLICT_NOTE`` before the candidates
     at the positions in ``conflicts`` (where differing figures begin). In Markdown, a
@@ -255,6 +278,14 @@ def _compose(
                 # A whole line matched, but the answer is one of its sentences: quote that.
                 at = candidate.slot.start
                 spans = [(a, b) for a, b in spans if a <= at < b] or spans
+            row = code.table_row(p.source, p.start_line) if code else None
+            if row is not None:  # the cells, named by the header row it also cites
+                header, cells = row
+                citations.append(DraftCitation(p.source, header, header))
+                citations.append(DraftCitation(p.source, p.start_line, p.start_line))
+                parts.append(f"{literal_brackets(cells)}. [{len(citations) - 1}]"
+                             f"[{len(citations)}]")
+                continue
             block = code.around(p.source, p.start_line) if code else None
             if block is not None:
                 _quote_code(p.source, block, code, citations, parts)  # type: ignore[arg-type]
@@ -270,7 +301,7 @@ def _compose(
     return Draft(text=" ".join(parts), citations=citations)
 
 
-def _quote_code(source: str, block: tuple[int, int], code: CodeBlocks,
+def _quote_code(source: str, block: tuple[int, int], code: MarkdownLines,
                 citations: list[DraftCitation], parts: list[str]) -> None:
     if any(c.source == source and c.start_line == block[0] for c in citations):
         return
