@@ -133,6 +133,19 @@ def test_egypt_answer_cites_its_line(seeds_engine: Engine) -> None:
     }
 
 
+def test_differing_figures_anywhere_in_the_shortlist_are_shown_with_both_citations(
+    seeds_engine: Engine,
+) -> None:
+    # "more than 70 countries" in two articles' text, "72 nations" in one's summary.
+    answer = seeds_engine.ask("How many countries sent delegations to Army-2022?")
+    assert answer.text.startswith("The sources differ:")
+    cited = {(c.source, c.start_line) for c in answer.citations}
+    assert ("001_8eb2f5025aa8eb43.txt", 5) in cited  # 72 nations
+    assert cited & {("001_8eb2f5025aa8eb43.txt", 13), ("000_d48c1ce77a40c18f.txt", 17)}
+    assert "72 nations" in answer.text
+    assert "70 countries" in answer.text
+
+
 def test_unanswerable_question_is_refused_without_citations(seeds_engine: Engine) -> None:
     answer = seeds_engine.ask("What is the boiling point of mercury on Neptune?")
     assert answer.refused

@@ -50,6 +50,9 @@ class ExtractiveParams:
     same_fact: float = 0.8  # cosine above which two sentences say the same thing
     same_topic: float = 0.5  # cosine above which two figures answer the same question
     max_sentences: int = 3
+    # A differing figure for the same thing is shown (a conflict) even when it scored
+    # well below the best, if the answerability model gives it at least this.
+    conflict_model: float = 0.4
     reranked: int = 8  # best candidates (by the other features) the answerability model reads
 
 
@@ -155,7 +158,30 @@ class ExtractiveBackend:
             new_file = all(other.passage.source != c.passage.source for c in chosen)
             if new_file and similarity >= self.params.same_fact:
                 chosen.append(other)  # the same fact reported by another file
+        if info.kind in (NUMBER, MONEY):
+            chosen.extend(self._conflicts(chosen, ranked, retriever))
         return chosen
+
+    def _conflicts(
+        self, chosen: list[Candidate], ranked: list[Candidate], retriever: Retriever
+    ) -> list[Candidate]:
+        """Candidates anywhere in the shortlist that give another figure for the same
+        thing (72 nations where the chosen lines say more than 70 countries): a reader
+        must see that the sources differ, not only the figure that scored best."""
+        values = {_value(c) for c in chosen}
+        found: list[Candidate] = []
+        for other in ranked[1:]:
+            if len(chosen) + len(found) >= self.params.max_sentences:
+                break
+            value = _value(other)
+            if (other in chosen or not value or value in values or other.rejected is not None
+                    or other.score < self.scorer.threshold
+                    or other.features.get("answerable", 0.0) < self.params.conflict_model):
+                continue
+            if _similarity(retriever, other, chosen) >= self.params.same_topic:
+                found.append(other)
+                values.add(value)
+        return found
 
 
 def _resolve_focus(info: QuestionInfo, retriever: Retriever) -> QuestionInfo | None:
