@@ -132,6 +132,8 @@ def test_a_markdown_corpus_on_disk_is_indexed_with_its_structure(tmp_path: Path)
 DOCS = {
     "acme.md": PAGE,
     "history.md": "# History\n\nThe Alpha model is made in Porto.\n\nIt was first sold in 2019.\n",
+    "api.md": "# Response\n\n* `.elapsed` - The time taken between sending the request and "
+              "receiving the response.\n* `.encoding` - The text encoding used.\n",
 }
 
 
@@ -179,3 +181,11 @@ def test_a_table_row_reads_with_its_column_names_and_units() -> None:
     assert table_cells("| Beta | 250 | 30 | light |", header) == (
         "Model = Beta, Price = 250 USD, Weight = 30 kg, Notes = light")
     assert table_cells("| Gamma | | 7 |", header) == "Model = Gamma, Weight = 7 kg"
+
+
+def test_a_code_name_the_docs_spell_in_parts_is_not_a_reason_to_refuse(
+    docs_engine: Engine,
+) -> None:
+    # "Response.elapsed" is nowhere whole: the page says `.elapsed` under "# Response".
+    answer = docs_engine.ask("What does Response.elapsed measure?")
+    assert cited(answer) == [("api.md", 3, 3)]

@@ -16,6 +16,7 @@ different figures the answer says so.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -187,13 +188,24 @@ class ExtractiveBackend:
 def _resolve_focus(info: QuestionInfo, retriever: Retriever) -> QuestionInfo | None:
     """Focus terms in the corpus's own spelling; None if a name is absent from the corpus
     (numbers excepted: a wrong number is a premise to correct, not a reason to refuse)."""
-    mapping = {}
+    mapping: dict[str, tuple[str, ...]] = {}
     for term in info.focus:
         known = retriever.resolve(term)
-        if known is None and not term.replace(".", "").isdigit():
+        if known is not None:
+            mapping[term] = (known,)
+            continue
+        if term.replace(".", "").isdigit():
+            mapping[term] = ()
+            continue
+        parts = _compound_parts(term)
+        found = [retriever.resolve(part) for part in parts]
+        if not parts or not all(found):
             return None
-        mapping[term] = known
-    focus = tuple(m for t in info.focus if (m := mapping[t]) is not None)
+        mapping[term] = tuple(form for form in found if form)
+
+    def resolved(terms: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(form for t in terms for form in mapping.get(t, (t,)))
+
     return QuestionInfo(
         text=info.text,
         kind=info.kind,
@@ -201,13 +213,23 @@ def _resolve_focus(info: QuestionInfo, retriever: Retriever) -> QuestionInfo | N
         target_phrase=info.target_phrase,
         quoted=info.quoted,
         asked=info.asked,
-        focus=focus,
-        subject=tuple(m for t in info.subject if (m := mapping.get(t, t)) is not None),
-        exclusive=tuple(m for t in info.exclusive if (m := mapping.get(t, t)) is not None),
+        focus=resolved(info.focus),
+        subject=resolved(info.subject),
+        exclusive=resolved(info.exclusive),
         person=info.person,
         place=info.place,
-        terms=tuple(m for t in info.terms if (m := mapping.get(t, t)) is not None),
+        terms=resolved(info.terms),
     )
+
+
+def _compound_parts(term: str) -> list[str]:
+    """The words of a code identifier (``response.elapsed``, ``http_proxy``) or of a
+    measure (``10-second``), each of which the corpus may have on its own; none for
+    other hyphenated names (``t-90``, ``army-2022``: a name whole or not at all)."""
+    if re.search(r"[._]", term.strip("._")):
+        return [part for part in re.split(r"[._]+", term) if part]
+    measure = re.fullmatch(r"(\d+)-([a-z]+)", term)
+    return list(measure.groups()) if measure else []
 
 
 def _value(candidate: Candidate) -> str:
