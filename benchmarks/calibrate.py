@@ -188,7 +188,7 @@ def main() -> None:
         params = replace(params, reranked=args.reranked)
     # The fit sees every candidate with its answerability probability, not only the
     # shortlist the current weights would pick; answers are measured as they run.
-    backend = ExtractiveBackend(replace(params, reranked=10_000))
+    backend = ExtractiveBackend(replace(params, reranked=10_000, prune=False))
     gathered = gather(engine, backend, train)
     squad_engine, squad_train, squad_test = (None, [], [])
     if args.squad or args.squad_test:

@@ -138,6 +138,7 @@ class IndexStore:
         self._timeout_s = timeout_s
         self._client: Any = None
         self._collections: dict[str, _Collection] | None = None
+        self._manifest_cache: tuple[tuple[int, int, int], Manifest] | None = None
 
     @property
     def collections(self) -> dict[str, _Collection]:
@@ -168,7 +169,22 @@ class IndexStore:
         self._collections = None
 
     def read_manifest(self) -> Manifest:
-        """The committed manifest; an empty one if none, or if it is from another setup."""
+        """The committed manifest; an empty one if none, or if it is from another setup.
+        Parsed again only when the file's stamp changed (every ask reads it), so callers
+        share one object and must not change it."""
+        try:
+            st = self.manifest_path.stat()
+        except FileNotFoundError:
+            return Manifest(corpus=str(self.corpus), chunk_tokens=self.chunk_tokens)
+        stamp = (st.st_size, st.st_mtime_ns, st.st_ino)
+        cached = self._manifest_cache
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
+        manifest = self._parse_manifest()
+        self._manifest_cache = (stamp, manifest)
+        return manifest
+
+    def _parse_manifest(self) -> Manifest:
         try:
             manifest = Manifest.model_validate_json(self.manifest_path.read_bytes())
         except FileNotFoundError:

@@ -4,6 +4,7 @@ that answers from one that only speaks of the asked thing."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Sequence
 from importlib import resources
 
 import pytest
@@ -11,6 +12,8 @@ import pytest
 from rag.answer.answerability import MODEL_FILE, AnswerabilityModel, packaged_model
 from rag.answer.extractive import ExtractiveBackend, ExtractiveParams
 from rag.engine import Engine
+from rag.evaluation.dataset import load_items
+from tests.conftest import ROOT
 
 # (question, a seeds sentence that answers it, seeds sentences on the same subject that
 # do not). Written for this test. The sentences are seeds text, which the model read in
@@ -111,3 +114,26 @@ def test_parallel_runs_give_each_pair_its_own_probability() -> None:
     one = AnswerabilityModel(workers=1).probabilities(question, passages)
     three = AnswerabilityModel(workers=3).probabilities(question, passages)
     assert one.tolist() == three.tolist()
+
+
+def test_leaving_unread_what_cannot_matter_gives_the_same_answers(
+    seeds_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model = packaged_model()
+    pruned = ExtractiveBackend(answerability=model)
+    full = ExtractiveBackend(ExtractiveParams(prune=False), answerability=model)
+    reads = {"pruned": 0, "full": 0}
+    real = model.probabilities
+
+    def counting(which: str) -> Callable[[str, Sequence[str]], object]:
+        def probabilities(question: str, passages: Sequence[str]) -> object:
+            reads[which] += len(passages)
+            return real(question, passages)
+        return probabilities
+
+    for item in load_items(ROOT / "evals" / "dataset.jsonl")[:30]:
+        monkeypatch.setattr(model, "probabilities", counting("full"))
+        expected = seeds_engine.answer_with(full, item.question)
+        monkeypatch.setattr(model, "probabilities", counting("pruned"))
+        assert seeds_engine.answer_with(pruned, item.question) == expected
+    assert reads["pruned"] < 0.9 * reads["full"]

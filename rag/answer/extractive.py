@@ -17,6 +17,7 @@ different figures the answer says so.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,6 +56,7 @@ class ExtractiveParams:
     # well below the best, if the answerability model gives it at least this.
     conflict_model: float = 0.4
     reranked: int = 8  # best candidates (by the other features) the answerability model reads
+    prune: bool = True  # ... less those whose probability cannot change the answer
 
 
 class ExtractiveBackend:
@@ -120,17 +122,59 @@ class ExtractiveBackend:
         for candidate in found:
             candidate.score = self.scorer.score(candidate.features)
         shortlist = sorted(found, key=lambda c: -c.score)[: self.params.reranked]
-        probabilities = self.answerability.probabilities(
-            question, [c.passage.text for c in shortlist]
-        )
         best: dict[tuple[str, int], Candidate] = {}
-        for candidate, probability in zip(shortlist, probabilities, strict=True):
-            candidate.features["answerable"] = float(probability)
-            candidate.score = self.scorer.score(candidate.features)
+        for candidate in self._read(question, info, shortlist):
             key = (candidate.passage.source, candidate.passage.start_line)
             if key not in best or candidate.score > best[key].score:
                 best[key] = candidate
         return sorted(best.values(), key=lambda c: -c.score)
+
+    def _read(
+        self, question: str, info: QuestionInfo, shortlist: list[Candidate]
+    ) -> list[Candidate]:
+        """The shortlisted candidates, scored again with the answerability model's
+        probability; those whose probability could not change the answer are left out
+        unread (reading is most of an ask's time).
+
+        The model reads the best first, as many at a time as it runs side by side.
+        Scores rise with the probability, so a candidate unread can end anywhere between
+        its score at probability 0 and at 1, and the leader ends no lower than the best
+        score seen so far. A candidate whose score at 1 is below both the refusal
+        threshold and that best less the keep-within margin can be neither the answer
+        nor kept beside it, and is not read. A figure question reads every candidate
+        that could show a differing figure, and a line with two candidates has both
+        read, so the answer is exactly what reading all of them gives."""
+        if not self.params.prune or self.scorer.weights.get("answerable", 0.0) <= 0:
+            chosen = shortlist
+            probabilities = self.answerability.probabilities(
+                question, [c.passage.text for c in chosen])
+            for candidate, probability in zip(chosen, probabilities, strict=True):
+                self._rescore(candidate, float(probability))
+            return chosen
+        lines = Counter((c.passage.source, c.passage.start_line) for c in shortlist)
+        figures = info.kind in (NUMBER, MONEY)
+        leader = max((c.score for c in shortlist), default=0.0)
+        read: list[Candidate] = []
+        step = max(1, self.answerability.workers)
+        for begin in range(0, len(shortlist), step):
+            bound = max(self.scorer.threshold, leader - self.scorer.keep_within)
+            batch = [
+                c for c in shortlist[begin : begin + step]
+                if self.scorer.score(c.features | {"answerable": 1.0}) >= bound
+                or (figures and c.rejected is None and _value(c))
+                or lines[(c.passage.source, c.passage.start_line)] > 1
+            ]
+            probabilities = self.answerability.probabilities(
+                question, [c.passage.text for c in batch])
+            for candidate, probability in zip(batch, probabilities, strict=True):
+                self._rescore(candidate, float(probability))
+                leader = max(leader, candidate.score)
+            read.extend(batch)
+        return read
+
+    def _rescore(self, candidate: Candidate, probability: float) -> None:
+        candidate.features["answerable"] = probability
+        candidate.score = self.scorer.score(candidate.features)
 
     def _lexicon(self, retriever: Retriever) -> WordVectors:
         key = id(retriever.embedder)
