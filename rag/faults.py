@@ -34,6 +34,7 @@ _DAMAGED_WORDS = (
     "failed to pull logs",
     "corrupt",
 )
+_READ_ONLY_WORDS = ("readonly database", "read-only file system", "read-only database")
 _FULL_WORDS = ("database or disk is full", "no space left", "file too large", "disk quota")
 
 
@@ -103,6 +104,15 @@ class StoreFaults:
                 f"the disk refused to {action} in {self.index_dir} ({text}; is it full?); "
                 "free some space and run `rag index` again; the last complete index is "
                 "unchanged"
+            )
+        read_only = (isinstance(exc, OSError) and exc.errno == errno.EROFS) or any(
+            word in lowered for word in _READ_ONLY_WORDS
+        )
+        if read_only and not self.url:
+            return IndexBuildError(
+                f"the index in {self.index_dir} is read-only ({text}): Chroma writes to its "
+                "files even to read them (chromadb 1.5), so make the folder writable, or "
+                "copy it to one that is and point RAG_INDEX_DIR there"
             )
         if isinstance(exc, OSError):
             return IndexBuildError(f"cannot {action} in {self.index_dir}: {text}")

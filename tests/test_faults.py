@@ -419,6 +419,31 @@ def test_a_damaged_index_says_how_to_fix_it_and_rebuild_fixes_it(
     answers_the_known_question(corpus)
 
 
+@pytest.mark.parametrize(
+    ("raised", "words"),
+    [
+        ("error returned from database: (code: 8) attempt to write a readonly database",
+         "is read-only"),
+        ("error returned from database: (code: 11) database disk image is malformed",
+         "rag index --rebuild"),
+        ("error returned from database: (code: 13) database or disk is full",
+         "no space left"),
+        ("error returned from database: (code: 778) disk I/O error", "is it full?"),
+    ],
+)
+def test_what_chroma_says_becomes_what_to_do(tmp_path: Path, raised: str, words: str) -> None:
+    # The wording Chroma's engine gives for each fault seen here (the read-only case:
+    # an index folder mounted read-only; chromadb 1.5 writes to it even to open it).
+    import chromadb.errors
+
+    from rag.faults import StoreFaults
+
+    error = StoreFaults(tmp_path).translate(chromadb.errors.InternalError(raised), "open it")
+    assert isinstance(error, IndexBuildError)
+    assert words in str(error)
+    assert StoreFaults(tmp_path).translate(ValueError("a bug"), "open it") is None
+
+
 # --- readers do not write ----------------------------------------------------------------
 
 
