@@ -26,6 +26,7 @@ import rag
 from rag.answer.llm import SentenceChecked
 from rag.answer.registry import backend_names
 from rag.api import engine_for
+from rag.corpus import scan_corpus
 from rag.engine import Engine, checked_question
 from rag.errors import InputError, RagError, RagWarning
 from rag.evaluation.command import add_eval_command
@@ -127,6 +128,7 @@ def _ask(args: argparse.Namespace) -> int:
     question: str = args.question
     checked_question(question)  # before the model loads and the index is built
     engine = _engine(args)
+    _announce(engine)
     engine.refresh(progress=_Progress())
     answer = engine.ask(question, **_choices(args))
     print(answer.model_dump_json() if args.json else render_answer(answer))
@@ -143,6 +145,7 @@ def _choices(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _index(args: argparse.Namespace) -> int:
+    _announce(_engine(args), always=args.rebuild)
     stats = rag.build_index(args.corpus, progress=_Progress(), rebuild=args.rebuild)
     print(
         f"indexed {stats.corpus}: {stats.files} files, {stats.chunks} chunks, "
@@ -157,6 +160,7 @@ def _chat(args: argparse.Namespace) -> int:
     # Refreshing first loads the model, reports a bad corpus before the first question,
     # and shows progress instead of a long silence after it.
     engine = _engine(args)
+    _announce(engine)
     engine.refresh(progress=_Progress())
     last: Answer | None = None
     for line in _chat_lines():
@@ -282,6 +286,21 @@ def _span(citation: Citation) -> str:
     if citation.start_line == citation.end_line:
         return str(citation.start_line)
     return f"{citation.start_line}-{citation.end_line}"
+
+
+ANNOUNCE_BYTES = 2**20
+"""A corpus this big to (re)index gets a line before the silent part (reading and cutting
+the files, loading the model) that comes before the embedding progress."""
+
+
+def _announce(engine: Engine, always: bool = False) -> None:
+    stamps = scan_corpus(engine.corpus_root)
+    size = sum(s.size for s in stamps)
+    if size < ANNOUNCE_BYTES or (not always and engine.store.is_fresh(
+            engine.store.read_manifest())):
+        return
+    print(f"rag: indexing {len(stamps)} files ({size / 2**20:.1f} MiB): reading and cutting "
+          "them, then embedding what changed", file=sys.stderr, flush=True)
 
 
 class _Progress:

@@ -9,6 +9,7 @@ import json
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -328,3 +329,17 @@ def test_console_script_json(use_seeds_index: Path) -> None:
     assert any((c.source, c.start_line) in EGYPT_CITES for c in answer.citations)
     for c in answer.citations:
         assert c.quote == file_lines(c.source, c.start_line, c.end_line)
+
+
+def test_a_big_corpus_is_announced_before_the_silent_part(
+    corpus_dir: Path, index_dir: Path, make_engine: Callable[..., Engine],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    line = "The harbour master logged the tide at the pier.\n"
+    (corpus_dir / "log.txt").write_text(line * (rag.cli.ANNOUNCE_BYTES // len(line) + 1))
+    engine = make_engine(corpus_dir, index_dir)
+    rag.cli._announce(engine)
+    assert capsys.readouterr().err.startswith("rag: indexing 1 files (1.0 MiB)")
+    (corpus_dir / "log.txt").write_text(line)
+    rag.cli._announce(engine)  # small: nothing to say
+    assert capsys.readouterr().err == ""
