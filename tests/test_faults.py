@@ -364,8 +364,10 @@ def test_a_full_disk_mid_build_keeps_the_last_index_answering(
 
 def test_a_build_killed_mid_way_resumes_where_it_stopped(corpus: Path) -> None:
     answers_the_known_question(corpus)
-    towns = [f"Town {n} has {n + 3} bakeries and a station built in {1800 + n}."
-             for n in range(900)]
+    # Nothing here competes with the bridge: the embedder quantises per batch, so a
+    # resumed build's vectors differ a little from a whole build's, and a near tie
+    # could go either way.
+    towns = [f"Town {n} has {n + 3} bakeries and {n % 7 + 1} ferries." for n in range(900)]
     (corpus / "towns.txt").write_text("\n".join(towns) + "\n")
     build = subprocess.Popen([str(RAG), "index", "--corpus", str(corpus)],
                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
