@@ -71,7 +71,8 @@ class Engine:
             manifest = self.store.read_manifest()
             if self.store.is_fresh(manifest):
                 return
-            self._retriever = None
+            # A build that commits writes a new manifest, whose stamp makes ``retriever``
+            # read it; one that cannot leaves the last complete index, and its retriever.
             if not manifest.files:  # nothing to fall back on: build, waiting if need be
                 try:
                     self.store.build(progress, wait=False)
