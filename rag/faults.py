@@ -82,9 +82,9 @@ class StoreFaults:
         text = _first_line(exc)
         lowered = text.lower()
         if isinstance(exc, httpx.TimeoutException):
+            within = f"within {self.timeout_s:g} s (RAG_TIMEOUT)" if self.timeout_s else "in time"
             return IndexBuildError(
-                f"the Chroma server at {self.url} did not answer within {self.timeout_s:g} s "
-                f"(RAG_TIMEOUT) when asked to {action}"
+                f"the Chroma server at {self.url} did not answer {within} when asked to {action}"
             )
         if isinstance(exc, httpx.HTTPError):
             return IndexBuildError(

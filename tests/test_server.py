@@ -98,6 +98,30 @@ def test_incremental_build_on_the_server(
     assert "1951" in answer.citations[0].quote
 
 
+def test_rebuild_on_the_server_drops_and_rewrites_this_corpus_only(
+    chroma_url: str,
+    tmp_path: Path,
+    index_dir: Path,
+    write_files: WriteFiles,
+    make_engine: MakeEngine,
+) -> None:
+    ours = write_files(tmp_path / "ours", {"a.txt": BRIDGE})
+    theirs = write_files(tmp_path / "theirs", {"b.txt": "The harbour has four cranes.\n"})
+    engine = make_engine(ours, index_dir, chroma_url=chroma_url)
+    other = make_engine(theirs, index_dir, chroma_url=chroma_url)
+    first = engine.build()
+    other.build()
+    stats = engine.build(rebuild=True)
+    assert stats.embedded == first.embedded  # everything written again
+    server = http_client(chroma_url)
+    for level in LEVELS:
+        stored = server.get_collection(f"rag-{engine.store.key}-{level}").get(include=[])["ids"]
+        assert set(stored) == engine.store.read_manifest().live_ids(level)
+    assert engine.ask("When was the bridge built?").citations[0].start_line == 3
+    assert other.build().embedded == 0  # the other corpus was not touched
+    assert other.ask("How many cranes has the harbour?").citations[0].source == "b.txt"
+
+
 def test_public_api_reads_the_server_url_from_the_environment(
     chroma_url: str,
     tmp_path: Path,
