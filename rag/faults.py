@@ -28,7 +28,6 @@ _FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 _DAMAGED_WORDS = (
     "malformed",
     "not a database",
-    "file is not a database",
     "no such table",
     "no such column",
     "failed to pull logs",

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import lru_cache
 
 __all__ = ["CODE", "FENCE", "HEADING", "MARKUP", "TABLE", "TEXT", "Role", "is_markdown",
            "line_roles", "search_text", "searchable", "table_cells"]
@@ -62,7 +62,7 @@ def line_roles(lines: Sequence[str]) -> tuple[Role, ...]:
     return _roles(tuple(lines))
 
 
-@cache
+@lru_cache(maxsize=16)  # a build cuts each file twice (sentences, windows)
 def _roles(lines: tuple[str, ...]) -> tuple[Role, ...]:
     from markdown_it import MarkdownIt
 

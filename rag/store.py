@@ -306,12 +306,6 @@ class IndexStore:
         if new != old:  # a plain touch changes the stamps, and so the manifest
             _write_atomically(self.manifest_path, new.model_dump_json(indent=1))
             self._collect_garbage(new)
-        return self._stats(new, old, embedded, list(corpus.skipped), added, updated)
-
-    def _stats(
-        self, new: Manifest, old: Manifest, embedded: int, skipped: list[str],
-        added: list[str] | None = None, updated: list[str] | None = None,
-    ) -> IndexStats:
         return IndexStats(
             corpus=str(self.corpus),
             index_dir=str(self.index_dir),
@@ -319,10 +313,10 @@ class IndexStore:
             chunks=sum(len(e.ids["chunks"]) for e in new.files.values()),
             sentences=sum(len(e.ids["sentences"]) for e in new.files.values()),
             embedded=embedded,
-            added=added or [],
-            updated=updated or [],
+            added=added,
+            updated=updated,
             removed=sorted(set(old.files) - set(new.files)),
-            skipped=skipped or sorted(new.skipped),
+            skipped=list(corpus.skipped),
         )
 
     def _pieces(self, doc: Document) -> dict[str, list[Piece]]:

@@ -40,6 +40,14 @@ def http_client(url: str) -> chromadb.api.ClientAPI:
     )
 
 
+def assert_server_holds_exactly_the_live_records(chroma_url: str, engine: Engine) -> None:
+    server = http_client(chroma_url)
+    manifest = engine.store.read_manifest()
+    for level in LEVELS:
+        stored = server.get_collection(f"rag-{engine.store.key}-{level}").get(include=[])["ids"]
+        assert set(stored) == manifest.live_ids(level)
+
+
 def test_build_and_ask_through_the_server(
     chroma_url: str,
     tmp_path: Path,
@@ -89,11 +97,7 @@ def test_incremental_build_on_the_server(
     stats = engine.build()
     assert stats.updated == ["a.txt"]
     assert stats.removed == ["b.md"]
-    server = http_client(chroma_url)
-    manifest = engine.store.read_manifest()
-    for level in LEVELS:
-        stored = server.get_collection(f"rag-{engine.store.key}-{level}").get(include=[])["ids"]
-        assert set(stored) == manifest.live_ids(level)
+    assert_server_holds_exactly_the_live_records(chroma_url, engine)
     answer = engine.ask("When was the bridge rebuilt?")
     assert "1951" in answer.citations[0].quote
 
@@ -113,10 +117,7 @@ def test_rebuild_on_the_server_drops_and_rewrites_this_corpus_only(
     other.build()
     stats = engine.build(rebuild=True)
     assert stats.embedded == first.embedded  # everything written again
-    server = http_client(chroma_url)
-    for level in LEVELS:
-        stored = server.get_collection(f"rag-{engine.store.key}-{level}").get(include=[])["ids"]
-        assert set(stored) == engine.store.read_manifest().live_ids(level)
+    assert_server_holds_exactly_the_live_records(chroma_url, engine)
     assert engine.ask("When was the bridge built?").citations[0].start_line == 3
     assert other.build().embedded == 0  # the other corpus was not touched
     assert other.ask("How many cranes has the harbour?").citations[0].source == "b.txt"

@@ -78,8 +78,9 @@ class ExtractiveBackend:
         where...") is answered part by part, and refused only if no part is answered."""
         chosen: list[Candidate] = []
         notes = []
+        layout = MarkdownLines(retriever.store.corpus)
         for part in split_question(question):
-            candidates = self.candidates(part, retriever, top_k)
+            candidates = self.candidates(part, retriever, top_k, layout)
             if not candidates or not self.scorer.answers(candidates[0]):
                 continue
             info = analyze_question(part)
@@ -90,9 +91,12 @@ class ExtractiveBackend:
             chosen.extend(picked)
         if not chosen:
             return Draft.refusal()
-        return _compose(chosen, notes, MarkdownLines(retriever.store.corpus))
+        return _compose(chosen, notes, layout)
 
-    def candidates(self, question: str, retriever: Retriever, top_k: int) -> list[Candidate]:
+    def candidates(
+        self, question: str, retriever: Retriever, top_k: int,
+        layout: MarkdownLines | None = None,
+    ) -> list[Candidate]:
         """The best retrieved passages, judged and scored, best first (one per line).
 
         Two stages: every passage is scored on the judge's features (a failed check among
@@ -109,7 +113,7 @@ class ExtractiveBackend:
             info, retriever, self._lexicon(retriever),
             self.params.asked_similarity, self.params.unit_similarity,
         )
-        layout = MarkdownLines(retriever.store.corpus)
+        layout = layout or MarkdownLines(retriever.store.corpus)
         found = [judge(layout.readable(p))
                  for p in retriever.search(info.text, depth, "sentences", vector)]
         # Whole lines compete too: a line can answer where none of its sentences alone does.
@@ -144,37 +148,29 @@ class ExtractiveBackend:
         nor kept beside it, and is not read. A figure question reads every candidate
         that could show a differing figure, and a line with two candidates has both
         read, so the answer is exactly what reading all of them gives."""
-        if not self.params.prune or self.scorer.weights.get("answerable", 0.0) <= 0:
-            chosen = shortlist
-            probabilities = self.answerability.probabilities(
-                question, [c.passage.text for c in chosen])
-            for candidate, probability in zip(chosen, probabilities, strict=True):
-                self._rescore(candidate, float(probability))
-            return chosen
+        prune = self.params.prune and self.scorer.weights.get("answerable", 0.0) > 0
         lines = Counter((c.passage.source, c.passage.start_line) for c in shortlist)
         figures = info.kind in (NUMBER, MONEY)
         leader = max((c.score for c in shortlist), default=0.0)
         read: list[Candidate] = []
-        step = max(1, self.answerability.workers)
+        step = max(1, self.answerability.workers if prune else len(shortlist))
         for begin in range(0, len(shortlist), step):
             bound = max(self.scorer.threshold, leader - self.scorer.keep_within)
             batch = [
                 c for c in shortlist[begin : begin + step]
-                if self.scorer.score(c.features | {"answerable": 1.0}) >= bound
+                if not prune
+                or self.scorer.score(c.features | {"answerable": 1.0}) >= bound
                 or (figures and c.rejected is None and _value(c))
                 or lines[(c.passage.source, c.passage.start_line)] > 1
             ]
             probabilities = self.answerability.probabilities(
                 question, [c.passage.text for c in batch])
             for candidate, probability in zip(batch, probabilities, strict=True):
-                self._rescore(candidate, float(probability))
+                candidate.features["answerable"] = float(probability)
+                candidate.score = self.scorer.score(candidate.features)
                 leader = max(leader, candidate.score)
             read.extend(batch)
         return read
-
-    def _rescore(self, candidate: Candidate, probability: float) -> None:
-        candidate.features["answerable"] = probability
-        candidate.score = self.scorer.score(candidate.features)
 
     def _lexicon(self, retriever: Retriever) -> WordVectors:
         key = id(retriever.embedder)
@@ -300,6 +296,11 @@ class MarkdownLines:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self._files: dict[str, tuple[tuple[str, ...], tuple[Role, ...]]] = {}
+
+    def lines(self, source: str) -> tuple[str, ...]:
+        """The lines of a Markdown file (none for another), read once per instance."""
+        return self._file(source)[0]
 
     def around(self, source: str, line: int) -> tuple[int, int] | None:
         """The code lines of the block holding ``line``, if it is a short block."""
@@ -310,8 +311,7 @@ class MarkdownLines:
 
     def after(self, source: str, line: int) -> tuple[int, int] | None:
         """The code lines of a short block that ``line`` introduces."""
-        roles = self._roles(source)
-        lines = read_lines(self.root, source) if roles else ()
+        lines, roles = self._file(source)
         if not roles or not lines[line - 1].rstrip().endswith(":"):
             return None
         following = line
@@ -329,7 +329,7 @@ class MarkdownLines:
         header = roles[line - 1].header
         if header is None or header == line:
             return None
-        lines = read_lines(self.root, source)
+        lines = self.lines(source)
         return header, table_cells(lines[line - 1], lines[header - 1])
 
     def readable(self, passage: Passage) -> Passage:
@@ -341,9 +341,15 @@ class MarkdownLines:
         return passage.model_copy(update={"text": row[1]}) if row else passage
 
     def _roles(self, source: str) -> tuple[Role, ...]:
+        return self._file(source)[1]
+
+    def _file(self, source: str) -> tuple[tuple[str, ...], tuple[Role, ...]]:
         if not is_markdown(source):
-            return ()
-        return line_roles(read_lines(self.root, source))
+            return (), ()
+        if source not in self._files:
+            lines = read_lines(self.root, source)
+            self._files[source] = (lines, line_roles(lines))
+        return self._files[source]
 
     def _short(self, roles: tuple[Role, ...], block: tuple[int, int]) -> tuple[int, int] | None:
         code = [n for n in range(block[0], block[1] + 1) if roles[n - 1].kind == CODE]
@@ -352,9 +358,7 @@ class MarkdownLines:
         return code[0], code[-1]
 
 
-def _compose(
-    chosen: list[Candidate], conflicts: list[int], code: MarkdownLines | None = None
-) -> Draft:
+def _compose(chosen: list[Candidate], conflicts: list[int], layout: MarkdownLines) -> Draft:
     """The quoted sentences with their markers; ``CONFLICT_NOTE`` before the candidates
     at the positions in ``conflicts`` (where differing figures begin). In Markdown, a
     code line is quoted with its (short) block, and prose that introduces a code block
@@ -370,7 +374,7 @@ def _compose(
                 # A whole line matched, but the answer is one of its sentences: quote that.
                 at = candidate.slot.start
                 spans = [(a, b) for a, b in spans if a <= at < b] or spans
-            row = code.table_row(p.source, p.start_line) if code else None
+            row = layout.table_row(p.source, p.start_line)
             if row is not None:  # the cells, named by the header row it also cites
                 header, cells = row
                 citations.append(DraftCitation(p.source, header, header))
@@ -378,26 +382,26 @@ def _compose(
                 parts.append(f"{literal_brackets(cells)}. [{len(citations) - 1}]"
                              f"[{len(citations)}]")
                 continue
-            block = code.around(p.source, p.start_line) if code else None
+            block = layout.around(p.source, p.start_line)
             if block is not None:
-                _quote_code(p.source, block, code, citations, parts)  # type: ignore[arg-type]
+                _quote_code(p.source, block, layout, citations, parts)
                 continue
             quoted = tuple(p.text[a:b] for a, b in spans)
             citations.append(DraftCitation(p.source, p.start_line, p.end_line, quoted))
             # Every sentence carries its marker, also when a whole line is quoted.
             parts.extend(f"{literal_brackets(sentence)} [{len(citations)}]"
                          for sentence in quoted)
-            block = code.after(p.source, p.end_line) if code else None
+            block = layout.after(p.source, p.end_line)
             if block is not None:
-                _quote_code(p.source, block, code, citations, parts)  # type: ignore[arg-type]
+                _quote_code(p.source, block, layout, citations, parts)
     return Draft(text=" ".join(parts), citations=citations)
 
 
-def _quote_code(source: str, block: tuple[int, int], code: MarkdownLines,
+def _quote_code(source: str, block: tuple[int, int], layout: MarkdownLines,
                 citations: list[DraftCitation], parts: list[str]) -> None:
     if any(c.source == source and c.start_line == block[0] for c in citations):
         return
-    lines = read_lines(code.root, source)[block[0] - 1 : block[1]]
+    lines = layout.lines(source)[block[0] - 1 : block[1]]
     quoted = tuple(line.strip() for line in lines if line.strip())
     citations.append(DraftCitation(source, block[0], block[1], quoted))
     parts.append(f"{literal_brackets(chr(10).join(quoted))} [{len(citations)}]")
