@@ -57,7 +57,7 @@ def main() -> None:
     for row in rows:
         checked = checked_row(row, similar)
         quotes = [quote_lines(SEEDS, c["source"], c["line"], c["line"]) for c in row["cites"]]
-        support = sentence_support(row["sentence"], quotes) if quotes else None
+        support = sentence_support(row["sentence"], quotes, row["question"]) if quotes else None
         support_calls.append((row["supported"], bool(support and support.supported),
                               row["sentence"], support.reasons if support else ["cites nothing"]))
         checker_calls.append((row["supported"] and row["answers"], checked.passed,

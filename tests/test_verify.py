@@ -56,6 +56,28 @@ def test_supported(sentence: str, line: str) -> None:
     assert sentence_support(sentence, [line]).supported, sentence_support(sentence, [line])
 
 
+SALES = ("India, China and Egypt accounted for nearly two-thirds of Russian arms sales from "
+         "2017 to 2021, Bloomberg reported.")
+
+
+def test_an_elliptical_answer_claims_what_the_question_asks() -> None:
+    """"India, Egypt, and China." says nothing but names: what it claims is the question's.
+    A line that names the three as buyers does not say they are allies worried by the
+    war (a real baseline answer, labelled unsupported in evals/verifier_real.jsonl)."""
+    fragment = "India, Egypt, and China."
+    worried = ("Which three countries are named as allies and buyers of Russian arms that "
+               "have been worried by the war's setbacks?")
+    assert sentence_support(fragment, [SALES]).supported  # no question: names only
+    support = sentence_support(fragment, [SALES], worried)
+    assert not support.supported
+    assert "allies" in support.reasons[0] and "worried" in support.reasons[0]
+    asked = "Which countries accounted for two-thirds of Russian arms sales?"
+    assert sentence_support(fragment, [SALES], asked).supported
+    # A sentence with a claim of its own is judged on its own words, not the question's.
+    assert sentence_support("India, China and Egypt bought Russian arms.", [SALES],
+                            worried).reasons == ["words not in the cited lines: bought"]
+
+
 def test_a_mis_bound_figure_says_whose_it_is() -> None:
     (reason,) = sentence_support("Algeria bought 450 T-90 tanks.", [INDIA_ALGERIA]).reasons
     assert "450" in reason

@@ -95,7 +95,7 @@ class Checker:
                                      self.similar)
 
     def _unsupported(self, text: str, ids: Sequence[str]) -> list[str]:
-        return sentence_support(text, [self.lines[i].text for i in ids]).reasons
+        return sentence_support(text, [self.lines[i].text for i in ids], self.question).reasons
 
     def _around(self, ids: Sequence[str]) -> list[str]:
         """What a cited line stands in: its file's first line (the title), the

@@ -110,7 +110,8 @@ def score_item(
     score.citation_precision = len(cited & relevant) / len(cited) if cited else 0.0
     sentences = cited_sentences(answer)
     if sentences:
-        supported = sum(sentence_support(s, quotes).supported for s, quotes in sentences)
+        supported = sum(sentence_support(s, quotes, item.question).supported
+                        for s, quotes in sentences)
         score.faithfulness = supported / len(sentences)
     else:
         score.faithfulness = 0.0

@@ -4,7 +4,11 @@ A sentence is supported by its cited lines when
 * every number in it is in them (``five`` and ``5`` are the same number);
 * every name and code in it is in them (``Russian`` matches ``Russia``, ``IAEA`` the
   words it abbreviates; no other alias: ``Seoul`` is not ``Pyongyang``);
-* at least ``MIN_CONTENT`` of its other content words are in them (stemmed);
+* at least ``MIN_CONTENT`` of its other content words are in them (stemmed); a sentence
+  with none of its own, only names and figures ("India, Egypt, and China."), says what the
+  question asks of them, so the question's content words stand in for its own: "Which
+  countries are allies worried by the war?" is not answered by a line that names the
+  three as buyers only;
 * each of its clauses is negated exactly when the cited clause that best matches it is;
 * a figure the cited lines hedge ("more than 450", "nearly two-thirds") is hedged in the
   sentence too: "India bought 450" is not what "more than 450" says;
@@ -49,8 +53,9 @@ class Support:
     reasons: list[str] = field(default_factory=list)
 
 
-def sentence_support(sentence: str, quotes: list[str]) -> Support:
-    """Whether ``quotes`` (the cited lines) support ``sentence``; reasons when not."""
+def sentence_support(sentence: str, quotes: list[str], question: str = "") -> Support:
+    """Whether ``quotes`` (the cited lines) support ``sentence``; reasons when not.
+    ``question``: what the sentence answers, whose words an elliptical answer claims."""
     if not quotes:
         return Support(False, ["cites nothing"])
     evidence = " \n ".join(quotes)
@@ -66,11 +71,9 @@ def sentence_support(sentence: str, quotes: list[str]) -> Support:
                    if not {comparable(w) for w in words(n)} <= have
                    and not _abbreviates(n, evidence)]:
         reasons.append(f"names not in the cited lines: {', '.join(missing)}")
-    content = [
-        w for w in sentence_words
-        if w not in STOPWORDS and not is_number(w) and w not in _NEGATIONS
-        and w not in _FRAMING and w.lower() not in {n.lower() for n in named}
-    ]
+    content = _content(sentence_words, named)
+    if question and not _content(sentence_words, [*named, _first(sentence)]):
+        content = _content(words(question), [*names(question), _first(question)])
     if content:
         found = sum(form(w) in have for w in content)
         if found / len(content) < MIN_CONTENT:
@@ -85,6 +88,19 @@ def sentence_support(sentence: str, quotes: list[str]) -> Support:
     if not reasons and (unhedged := _unhedged(sentence, numbers, quotes)):
         reasons.append(f"the cited lines hedge {', '.join(unhedged)} ('more than', 'nearly'...)")
     return Support(not reasons, reasons)
+
+
+def _content(tokens: list[str], named: list[str]) -> list[str]:
+    """The words that say something: not stopwords, figures, negations, framing, names."""
+    skip = {n.lower() for n in named}
+    return [w for w in tokens if w not in STOPWORDS and not is_number(w)
+            and w not in _NEGATIONS and w not in _FRAMING and w.lower() not in skip]
+
+
+def _first(text: str) -> str:
+    """The first word, a name if capitalised ("Putin said..."): ``names`` skips it."""
+    found = _TOKEN.search(text)
+    return found.group(0) if found and found.group(0)[0].isupper() else ""
 
 
 def _unhedged(sentence: str, numbers: list[str], quotes: list[str]) -> list[str]:
