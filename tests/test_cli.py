@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 import subprocess
 import sys
@@ -329,6 +330,23 @@ def test_console_script_json(use_seeds_index: Path) -> None:
     assert any((c.source, c.start_line) in EGYPT_CITES for c in answer.citations)
     for c in answer.citations:
         assert c.quote == file_lines(c.source, c.start_line, c.end_line)
+
+
+def test_a_reader_that_closes_the_pipe_ends_it_quietly(use_seeds_index: Path) -> None:
+    """`rag ask ... | head -1`: the reader may be gone before we write. No traceback, the
+    status of a process that SIGPIPE ended (the real console script, a real pipe whose
+    reading end is closed before anything is written)."""
+    script = Path(sys.executable).with_name("rag")
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        run = subprocess.run([str(script), "ask", EGYPT, "--corpus", str(SEEDS)],
+                             stdout=write, stderr=subprocess.PIPE, encoding="utf-8",
+                             timeout=300)
+    finally:
+        os.close(write)
+    assert run.returncode == 141, run.stderr
+    assert run.stderr == ""
 
 
 def test_a_big_corpus_is_announced_before_the_silent_part(

@@ -70,7 +70,8 @@ def test_an_elliptical_answer_claims_what_the_question_asks() -> None:
     assert sentence_support(fragment, [SALES]).supported  # no question: names only
     support = sentence_support(fragment, [SALES], worried)
     assert not support.supported
-    assert "allies" in support.reasons[0] and "worried" in support.reasons[0]
+    assert "allies" in support.reasons[0]
+    assert "worried" in support.reasons[0]
     asked = "Which countries accounted for two-thirds of Russian arms sales?"
     assert sentence_support(fragment, [SALES], asked).supported
     # A sentence with a claim of its own is judged on its own words, not the question's.
