@@ -11,6 +11,8 @@ INDIA_ALGERIA = ("India has purchased more than 450 and Algeria has also bought 
                  "making them the most advanced military vehicle found in Africa.")
 INDIA_WITH_ALGERIA = "India has also bought 450, with Algeria another purchaser."
 EGYPT = "In July, Egypt bought 500 Russian T-90 tanks."
+VOSTOK_END = ("Vostok-2022 exercises began in eastern Russia last week and are scheduled "
+              "to end on Wednesday.")
 DELEGATIONS = ("Delegations from more than 70 countries are attending Army-2022 to take "
                "advantage of good deals on Russian kit.")
 
@@ -106,6 +108,13 @@ def test_a_mis_bound_figure_says_whose_it_is() -> None:
          "Egypt bought 500 tanks.", "holds no date"),
         ("Which Chinese official will visit Vladivostok?", "Putin will visit Vladivostok.",
          "Putin will visit Vladivostok.", "name"),
+        # A weekday is no calendar date (a near-miss eval question the local model answered
+        # this way when prompted otherwise), and the 2022 of a name is no date at all.
+        ("On what calendar date were the Vostok-2022 exercises scheduled to end?",
+         VOSTOK_END, VOSTOK_END, "place in the calendar"),
+        ("When did delegations attend Army-2022?", DELEGATIONS, DELEGATIONS, "holds no date"),
+        ("In which year did Ankara buy the S-400?", "Last year, Ankara bought the S-400.",
+         "Last year, Ankara bought the S-400.", "holds no year"),
     ],
 )
 def test_does_not_answer(question: str, sentence: str, line: str, why: str) -> None:
@@ -123,6 +132,11 @@ def test_does_not_answer(question: str, sentence: str, line: str, why: str) -> N
         ("How many ferries run at night?", "Four of the ferries run at night.",
          "Four of the ferries run at night."),
         ("When did Egypt buy T-90 tanks?", EGYPT, EGYPT),
+        ("On which day of the week were the Vostok-2022 exercises scheduled to end?",
+         VOSTOK_END, VOSTOK_END),
+        ("On what date were the Vostok-2022 exercises scheduled to end?",
+         "Vostok-2022 exercises are scheduled to end on September 7.",
+         "Vostok-2022 exercises are scheduled to end on September 7."),
         # A spelling one letter away is the same name.
         ("Who heads Rostec?", "Sergei Chemezov heads Rostech.",
          "Sergei Chemezov, head of the state defense conglomerate Rostech, spoke."),

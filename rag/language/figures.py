@@ -11,7 +11,7 @@ from rag.language.words import BASE, STOPWORDS, Vocabulary
 
 __all__ = [
     "DATE", "DURATION", "KINDS", "MONEY", "NAME", "NUMBER", "OTHER", "REASON", "TYPED",
-    "VALUED", "YESNO", "Slot", "find_slots", "unit_words",
+    "VALUED", "YESNO", "Slot", "find_slots", "names_year", "on_calendar", "unit_words",
 ]
 
 # Answer kinds: what a question asks for.
@@ -59,6 +59,10 @@ _DATE = re.compile(
     r"summer|spring|autumn|winter)|in recent (?:days|weeks|months|years))\b",
     re.IGNORECASE,
 )
+# What places a date in the calendar: a month, a year, a decade, a century.
+_YEARLY = r"(?:1[5-9]|20)\d\d|\d0s|centur(?:y|ies)"
+_CALENDAR = re.compile(rf"\b(?:{_MONTHS}|{_YEARLY})", re.IGNORECASE)
+_YEAR = re.compile(rf"\b(?:{_YEARLY})", re.IGNORECASE)
 _TIME_UNIT = re.compile(r"[- ]?(?:days?|weeks?|months?|years?|hours?|decades?)\b",
                         re.IGNORECASE)
 _NAME = re.compile(
@@ -148,6 +152,18 @@ def _number_slot(sentence: str, match: re.Match[str]) -> Slot:
         unit = word.lower()
         break
     return Slot(match.start(), match.end(), match.group(0), unit)
+
+
+def on_calendar(date: str) -> bool:
+    """Whether a date says where in the calendar it falls ("September 7", "2019"), not
+    only a weekday, a time of day or a day counted from today ("Wednesday", "5 pm",
+    "last week"): what "on what *date*" asks for."""
+    return bool(_CALENDAR.search(date))
+
+
+def names_year(date: str) -> bool:
+    """Whether a date gives its year (or decade, or century): what "which *year*" asks."""
+    return bool(_YEAR.search(date))
 
 
 def _is_year(text: str) -> bool:

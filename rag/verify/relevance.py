@@ -35,7 +35,17 @@ import re
 from collections.abc import Sequence
 from functools import lru_cache
 
-from rag.language.figures import NAME, REASON, TYPED, VALUED, Slot, find_slots
+from rag.language.figures import (
+    DATE,
+    NAME,
+    REASON,
+    TYPED,
+    VALUED,
+    Slot,
+    find_slots,
+    names_year,
+    on_calendar,
+)
 from rag.language.placement import (
     Similarity,
     after_locative,
@@ -71,6 +81,9 @@ _PLACES = frozenset(BASE.form(p) for p in BASE.places.values())
 _YEAR = re.compile(r"(?:1[5-9]|20)\d\d")
 _PRONOUN = re.compile(r"\b(?:he|she|they|He|She|They|his|her|His|Her)\b")
 NO_KIND = "holds no {} for the question"
+# A date asked by its noun: "on what *date*" wants one in the calendar, "which *year*" a
+# year; "when" and "which *day*" take a weekday too.
+_CALENDAR_TARGETS = {"date": on_calendar, "year": names_year}
 
 
 def answers_question(
@@ -146,6 +159,14 @@ def _kind_problems(
                      if not _part_of_asked_name(sentence, s, info)
                      and (not info.place or after_locative(sentence, s))
                      and (info.target not in _COUNTRY or _is_place(s.text))]
+        if info.kind == DATE:  # the 2022 of "Vostok-2022" names the exercises, not a date
+            slots = [s for s in slots if not _inside_name(sentence, s)]
+        if info.kind == DATE and info.target in _CALENDAR_TARGETS:
+            fits = _CALENDAR_TARGETS[info.target]
+            slots = [s for s in slots if fits(s.text)]  # not "Wednesday" for "what date"
+            if not slots:
+                return [NO_KIND.format(f"{info.target} with its place in the calendar"
+                                       if info.target == "date" else info.target)]
         if not slots:
             return [NO_KIND.format(info.kind)]
         if info.kind == NAME and (noun := _thing_asked(info)) and not _spoken_of(
@@ -187,6 +208,12 @@ def _asked_problems(
     if info.kind == REASON and not gives_reason(evidence):
         return ["gives no reason"]
     return []
+
+
+def _inside_name(sentence: str, slot: Slot) -> bool:
+    """A figure joined by a hyphen to a word before it: part of a name ("Army-2022")."""
+    before = sentence[max(0, slot.start - 2) : slot.start]
+    return len(before) == 2 and before[1] == "-" and before[0].isalnum()
 
 
 def _is_place(name: str) -> bool:
