@@ -102,10 +102,11 @@ def find_slots(
             slot for slot in find_slots(sentence, NUMBER, exclude, vocab)
             if _CURRENCY.search(sentence[max(0, slot.start - 2) : slot.end + 25])
         ]
-    if kind == DATE:
+    if kind == DATE:  # the 2022 of "Army-2022" names the expo: no date
         return [
             Slot(m.start(), m.end(), m.group(0)) for m in _DATE.finditer(sentence)
             if vocab.form(m.group(0)) not in exclude
+            and not re.match(r"\w-$", sentence[max(0, m.start() - 2) : m.start()])
         ]
     if kind == DURATION:
         spans = [

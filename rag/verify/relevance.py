@@ -159,8 +159,6 @@ def _kind_problems(
                      if not _part_of_asked_name(sentence, s, info)
                      and (not info.place or after_locative(sentence, s))
                      and (info.target not in _COUNTRY or _is_place(s.text))]
-        if info.kind == DATE:  # the 2022 of "Vostok-2022" names the exercises, not a date
-            slots = [s for s in slots if not _inside_name(sentence, s)]
         if info.kind == DATE and info.target in _CALENDAR_TARGETS:
             fits = _CALENDAR_TARGETS[info.target]
             slots = [s for s in slots if fits(s.text)]  # not "Wednesday" for "what date"
@@ -208,12 +206,6 @@ def _asked_problems(
     if info.kind == REASON and not gives_reason(evidence):
         return ["gives no reason"]
     return []
-
-
-def _inside_name(sentence: str, slot: Slot) -> bool:
-    """A figure joined by a hyphen to a word before it: part of a name ("Army-2022")."""
-    before = sentence[max(0, slot.start - 2) : slot.start]
-    return len(before) == 2 and before[1] == "-" and before[0].isalnum()
 
 
 def _is_place(name: str) -> bool:
