@@ -13,16 +13,28 @@ against its retrieval floor, and a cold ``rag ask`` against the import floor.
   numpy; runs alternate, ``--cold`` of each; the ratio of the medians, with the lowest
   and highest ratio of a pair.
 
+* ``--big``: the same warm ask ÷ floor over a corpus of about 10k distinct lines, built
+  once from ``../shared/bench`` (each SQuAD paragraph's sentences a line, the questions of
+  half its articles a line each, the httpx docs' text lines, the seeds) and kept with
+  its index in ``benchmarks/.cache/`` so reruns are fast; asked the questions of the
+  other half.
+* ``--llama``: LlamaIndex beside rag, each with the same MiniLM embedder: ``rag.retrieve``
+  ÷ a ``VectorStoreIndex`` retriever (top 8, in memory), paired per question; and index
+  builds from nothing, rag ÷ LlamaIndex's default pipeline (``SentenceSplitter``, 1,024
+  tokens, which the embedder cuts at 256) and ÷ LlamaIndex at ``chunk_size=96``, with
+  the peak memory of each build (its own process, ``VmHWM``). On seeds the builds run
+  three times each (ratio of medians, and the lowest and highest ratio of a round); with
+  ``--big`` once on the 10k corpus too.
+
 The machine is shared: absolute times move with its load, the ratios much less. Tests
-never assert any of this. Issue 11's other rows (10k and 100k lines, LlamaIndex's
-retrieve and build, build CPU against raw onnxruntime) are not measured yet: the SQuAD
-subset beside the repository has 3,525 sentences, too few for a 10k-line corpus of
-distinct text.
+never assert any of this. Not measured: 100k lines (the SQuAD subset and the docs hold
+about 14k distinct lines between them), build CPU against raw onnxruntime.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import subprocess
@@ -30,18 +42,17 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-DOCS = ROOT.parent / "shared" / "bench" / "httpx-docs" / "docs"
+BENCH = ROOT.parent / "shared" / "bench"
+DOCS = BENCH / "httpx-docs" / "docs"
+CACHE = ROOT / "benchmarks" / ".cache"
 
 
-def warm(label: str, corpus: Path, questions: list[str]) -> None:
-    from rag.engine import Engine
-    from rag.settings import Settings
-
-    with tempfile.TemporaryDirectory() as index_dir:
-        engine = Engine(Settings(corpus=corpus, index_dir=Path(index_dir)))
-        engine.build()
+def warm(label: str, corpus: Path, questions: list[str], index_dir: Path | None = None) -> None:
+    with tempfile.TemporaryDirectory() as scratch:
+        engine = _engine(corpus, index_dir or Path(scratch))
         chunks = engine.store.collections["chunks"]
         for question in questions[:5]:  # warm: models, index, caches
             engine.ask(question)
@@ -64,6 +75,128 @@ def warm(label: str, corpus: Path, questions: list[str]) -> None:
           f"{statistics.median(ratios):.1f}× (quartiles {quartiles[0]:.1f}-{quartiles[2]:.1f}) | "
           f"p50 {statistics.median(asks) / floor_p50:.1f}×, p95 {cuts[18] / floor_p50:.1f}× "
           f"(floor p50 {floor_p50 * 1000:.0f} ms) |")
+
+
+def _engine(corpus: Path, index_dir: Path) -> Any:
+    from rag.engine import Engine
+    from rag.settings import Settings
+
+    engine = Engine(Settings(corpus=corpus, index_dir=index_dir))
+    engine.build()
+    return engine
+
+
+def big_corpus() -> tuple[Path, list[str]]:
+    """About 10k distinct lines (kept in ``CACHE``), and questions whose text is not in it."""
+    folder = CACHE / "corpus-10k"
+    squad = json.loads((BENCH / "squad" / "dev-v2.0.json").read_text(encoding="utf-8"))
+    articles = squad["data"]
+    asked = [qa["question"] for article in articles[1::2]
+             for paragraph in article["paragraphs"] for qa in paragraph["qas"]]
+    if (folder / "done").exists():
+        return folder, asked
+    from rag.language.sentences import sentence_spans
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for n, article in enumerate(articles):
+        lines = [paragraph["context"][a:b].strip() for paragraph in article["paragraphs"]
+                 for a, b in sentence_spans(paragraph["context"])]
+        if n % 2 == 0:  # half the articles' questions are lines too (distinct text)
+            lines += [qa["question"] for p in article["paragraphs"] for qa in p["qas"]]
+        (folder / f"squad-{n:02d}.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    for page in sorted(DOCS.rglob("*.md")):
+        text = [line for line in page.read_text(encoding="utf-8").splitlines()
+                if line.strip() and not line.startswith(("```", "|-", "| -"))]
+        name = "docs-" + "-".join(page.relative_to(DOCS).with_suffix(".txt").parts)
+        (folder / name).write_text("\n".join(text) + "\n", encoding="utf-8")
+    for seed in sorted((ROOT / "seeds").glob("*.txt")):
+        (folder / seed.name).write_bytes(seed.read_bytes())
+    (folder / "done").write_text("")
+    return folder, asked
+
+
+def count_lines(corpus: Path) -> int:
+    return sum(1 for f in corpus.iterdir() if f.suffix in (".txt", ".md")
+               for line in f.read_text(encoding="utf-8").splitlines() if line.strip())
+
+
+def llama_retrieve(label: str, corpus: Path, questions: list[str], index_dir: Path) -> None:
+    """``rag.retrieve`` ÷ a LlamaIndex vector retriever, per question, back to back."""
+    from llama_index.core import Settings as LlamaSettings
+    from llama_index.core import SimpleDirectoryReader, VectorStoreIndex
+
+    from rag.integrations.llama_index import MiniLMEmbedding
+
+    engine = _engine(corpus, index_dir)
+    embedding = MiniLMEmbedding(engine.embedder)
+    LlamaSettings.embed_model = embedding
+    LlamaSettings.llm = None
+    documents = SimpleDirectoryReader(str(corpus), required_exts=[".txt", ".md"],
+                                      recursive=True, exclude_hidden=False).load_data()
+    retriever = VectorStoreIndex.from_documents(documents).as_retriever(similarity_top_k=8)
+    for question in questions[:5]:
+        engine.retrieve(question, 8)
+        retriever.retrieve(question)
+    ratios = []
+    for question in questions:
+        began = time.perf_counter()
+        engine.retrieve(question, 8)
+        ours = time.perf_counter() - began
+        began = time.perf_counter()
+        retriever.retrieve(question)
+        ratios.append(ours / (time.perf_counter() - began))
+    quartiles = statistics.quantiles(ratios, n=4)
+    print(f"| `rag.retrieve` ÷ LlamaIndex retrieve, {label} ({len(questions)} questions) | "
+          f"{statistics.median(ratios):.2f}× (quartiles {quartiles[0]:.2f}-{quartiles[2]:.2f}) "
+          f"| both embed the question with the same MiniLM |")
+
+
+_BUILD = {
+    "rag": "from rag.engine import Engine; from rag.settings import Settings; "
+           "Engine(Settings(corpus=CORPUS, index_dir=OUT)).build()",
+    "llama_default": "from llama_index.core import Settings, SimpleDirectoryReader, "
+                     "VectorStoreIndex; from rag.integrations.llama_index import MiniLMEmbedding; "
+                     "Settings.embed_model = MiniLMEmbedding(); Settings.llm = None; "
+                     "VectorStoreIndex.from_documents(SimpleDirectoryReader(str(CORPUS), "
+                     "required_exts=['.txt', '.md'], recursive=True, exclude_hidden=False)"
+                     ".load_data())",
+}
+_BUILD["llama_96"] = _BUILD["llama_default"].replace(
+    "Settings.llm = None;", "Settings.llm = None; Settings.chunk_size = 96;")
+
+
+def _build_once(kind: str, corpus: Path) -> tuple[float, float]:
+    """Seconds and peak resident MiB of one build from nothing, in its own process."""
+    with tempfile.TemporaryDirectory() as out:
+        # VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the forked parent.
+        code = ("import time; from pathlib import Path; "
+                f"CORPUS = Path({str(corpus)!r}); OUT = Path({out!r}); t = time.perf_counter(); "
+                f"{_BUILD[kind]}; print(time.perf_counter() - t, next(line.split()[1] for "
+                "line in open('/proc/self/status') if line.startswith('VmHWM')))")
+        run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             check=True, env={**os.environ, "RAG_INDEX_DIR": out})
+        seconds, peak_kib = run.stdout.split()[-2:]
+        return float(seconds), float(peak_kib) / 1024
+
+
+def builds(label: str, corpus: Path, rounds: int) -> None:
+    """Index builds from nothing: rag ÷ LlamaIndex default and chunk_size 96."""
+    times: dict[str, list[float]] = {kind: [] for kind in _BUILD}
+    peaks: dict[str, list[float]] = {kind: [] for kind in _BUILD}
+    for _ in range(rounds):
+        for kind in _BUILD:
+            seconds, peak = _build_once(kind, corpus)
+            times[kind].append(seconds)
+            peaks[kind].append(peak)
+    ours = statistics.median(times["rag"])
+    for kind, name in (("llama_default", "default (1,024 tokens)"), ("llama_96", "chunk_size 96")):
+        theirs = statistics.median(times[kind])
+        rounds_ratio = [a / b for a, b in zip(times["rag"], times[kind], strict=True)]
+        spread = (f" (rounds {min(rounds_ratio):.2f}-{max(rounds_ratio):.2f})"
+                  if rounds > 1 else " (one round)")
+        print(f"| build ÷ LlamaIndex {name}, {label} | {ours / theirs:.2f}×{spread} | "
+              f"rag {ours:.0f} s, peak {max(peaks['rag']):.0f} MiB; LlamaIndex {theirs:.0f} s, "
+              f"peak {max(peaks[kind]):.0f} MiB |")
 
 
 def cold(runs: int) -> None:
@@ -92,6 +225,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", choices=["seeds", "docs", "both"], default="both")
     parser.add_argument("--cold", type=int, default=5, help="cold runs of each (0: none)")
+    parser.add_argument("--big", action="store_true", help="add the ~10k-line corpus")
+    parser.add_argument("--llama", action="store_true",
+                        help="add LlamaIndex's retrieve and index builds beside rag's")
     args = parser.parse_args()
     os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
     from rag.evaluation.dataset import load_items
@@ -104,6 +240,20 @@ def main() -> None:
     if args.corpus in ("docs", "both") and DOCS.exists():
         items = load_items(ROOT / "evals" / "httpx" / "docs-dev.jsonl")
         warm("httpx docs", DOCS, [i.question for i in items])
+    if args.big:
+        corpus, asked = big_corpus()
+        label = f"{count_lines(corpus):,} lines"
+        questions = asked[:: max(1, len(asked) // 60)][:60]
+        warm(label, corpus, questions, CACHE / "index-10k")
+    if args.llama:
+        seeds_questions = [i.question for i in load_items(ROOT / "evals" / "dev.jsonl")]
+        with tempfile.TemporaryDirectory() as scratch:
+            llama_retrieve("seeds", ROOT / "seeds", seeds_questions, Path(scratch))
+        if args.big:
+            llama_retrieve(label, corpus, questions, CACHE / "index-10k")
+        builds("seeds", ROOT / "seeds", 3)
+        if args.big:
+            builds(label, corpus, 1)
     if args.cold:
         cold(args.cold)
 

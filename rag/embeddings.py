@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
@@ -27,6 +28,7 @@ __all__ = ["EMBEDDING_DIM", "MODEL_ID", "MiniLMEmbedder", "minilm_tokenizer", "o
 MODEL_ID = "all-MiniLM-L6-v2-int8-onnx"
 EMBEDDING_DIM = 384
 MAX_TOKENS = 256
+KNOWN = 4096  # texts whose vectors ``embed_known`` keeps (1.5 KiB each)
 
 Vectors = npt.NDArray[np.float32]
 
@@ -47,6 +49,8 @@ class MiniLMEmbedder:
         self.threads = threads
         self._loaded: tuple[Any, Any] | None = None
         self._lock = threading.Lock()
+        self._known: OrderedDict[str, Vectors] = OrderedDict()
+        self._known_lock = threading.Lock()
 
     def embed(self, texts: Sequence[str]) -> Vectors:
         """An ``(len(texts), 384)`` float32 array of unit vectors."""
@@ -59,6 +63,29 @@ class MiniLMEmbedder:
             batch = order[begin : begin + self.batch_size]
             out[batch] = self._embed_batch(session, tokenizer, [texts[i] for i in batch])
         return out
+
+    def embed_known(self, texts: Sequence[str]) -> Vectors:
+        """``embed``, keeping the last ``KNOWN`` texts' vectors: a sentence that several
+        answers weigh is embedded once per process. Exact: a text's vector does not
+        depend on the texts embedded beside it or on their padding (the int8 model
+        quantises weights, not activations; tests/test_embeddings.py checks it bit for
+        bit)."""
+        with self._known_lock:
+            found = {t: self._known[t] for t in texts if t in self._known}
+            for text in found:
+                self._known.move_to_end(text)
+        missing = list(dict.fromkeys(t for t in texts if t not in found))
+        if missing:
+            for text, vector in zip(missing, self.embed(missing), strict=True):
+                found[text] = vector.copy()  # not a view that keeps its batch alive
+            with self._known_lock:
+                for text in missing:
+                    self._known[text] = found[text]
+                while len(self._known) > KNOWN:
+                    self._known.popitem(last=False)
+        if not texts:
+            return np.zeros((0, EMBEDDING_DIM), dtype=np.float32)
+        return np.stack([found[t] for t in texts])
 
     def embed_one(self, text: str) -> Vectors:
         """One text as a ``(384,)`` unit vector."""

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 
 import chromadb
 import chromadb.config
 import numpy as np
+import pytest
 
 from rag.embeddings import EMBEDDING_DIM, MiniLMEmbedder
 from rag.integrations.chroma import MiniLMEmbeddingFunction
+
+SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 
 
 def test_shape_dtype_and_unit_norm(embedder: MiniLMEmbedder) -> None:
@@ -45,6 +49,36 @@ def test_batching_keeps_the_input_order(embedder: MiniLMEmbedder) -> None:
     for i in (0, 5, 17, 33, 39):
         alone = embedder.embed_one(texts[i])
         assert float(together[i] @ alone) > 0.999
+
+
+def test_a_vector_does_not_depend_on_its_batch(embedder: MiniLMEmbedder) -> None:
+    """What ``embed_known`` rests on: a text gets the same bits alone, beside longer and
+    shorter texts (other padding), and in another order."""
+    texts = [line.strip() for path in sorted(SEEDS.glob("*.txt"))
+             for line in path.read_text(encoding="utf-8").splitlines() if line.strip()][:48]
+    together = embedder.embed(texts)
+    backwards = embedder.embed(texts[::-1])[::-1]
+    for n, text in enumerate(texts):
+        alone = embedder.embed([text])[0]
+        assert np.array_equal(alone, together[n])
+        assert np.array_equal(alone, backwards[n])
+
+
+def test_known_texts_are_not_embedded_again(
+    embedder: MiniLMEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    texts = ["Egypt bought 500 T-90 tanks.", "The exercises end on Wednesday.", "Vostok-2022"]
+    first = embedder.embed_known(texts)
+    assert np.array_equal(first, embedder.embed(texts))
+    embedded: list[str] = []
+    real = embedder.embed
+    monkeypatch.setattr(embedder, "embed", lambda batch: embedded.extend(batch) or real(batch))
+    again = embedder.embed_known([texts[2], "A new sentence.", texts[0], texts[2]])
+    assert embedded == ["A new sentence."]
+    assert np.array_equal(again[0], first[2])
+    assert np.array_equal(again[2], first[0])
+    assert np.array_equal(again[1], real(["A new sentence."])[0])
+    assert embedder.embed_known([]).shape == (0, 384)
 
 
 def test_is_a_real_chroma_embedding_function(embedder: MiniLMEmbedder) -> None:
