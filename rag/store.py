@@ -44,6 +44,8 @@ from rag.types import IndexStats
 __all__ = ["LEVELS", "IndexBusyError", "IndexStore", "Manifest", "Records"]
 
 LEVELS = ("chunks", "sentences")
+WRITE_BATCH = 256  # records a Chroma write carries
+EMBED_WINDOW = 2048  # records embedded in one call (sorted by length inside it)
 MANIFEST_VERSION = 3  # 3: Markdown is cut by its structure (rag.markdown)
 
 
@@ -337,15 +339,19 @@ class IndexStore:
         if progress:
             progress(0, total)
         for level in LEVELS:
-            batch: list[tuple[Document, Piece]] = []
-            for doc, piece in todo[level]:
-                batch.append((doc, piece))
-                if len(batch) == 256:
-                    done += self._add(level, batch)
-                    batch = []
+            items = todo[level]
+            for begin in range(0, len(items), EMBED_WINDOW):
+                window = items[begin : begin + EMBED_WINDOW]
+                # One call per window: the embedder sorts it by length into batches that
+                # pad little; a vector does not depend on its batch (tests/
+                # test_embeddings.py). Records are written in corpus order, as before:
+                # Chroma's HNSW graph depends on the order of insertion.
+                vectors = self.embedder.embed([_searchable(piece) for _, piece in window])
+                for start in range(0, len(window), WRITE_BATCH):
+                    done += self._add(level, window[start : start + WRITE_BATCH],
+                                      vectors[start : start + WRITE_BATCH])
                     if progress:
                         progress(done, total)
-            done += self._add(level, batch)
             if progress:
                 progress(done, total)
         return done
@@ -370,11 +376,9 @@ class IndexStore:
             if stored.get(rid) != (piece.text, _metadata(doc, piece))
         ]
 
-    def _add(self, level: str, batch: list[tuple[Document, Piece]]) -> int:
+    def _add(self, level: str, batch: list[tuple[Document, Piece]], vectors: Any) -> int:
         if not batch:
             return 0
-        vectors = self.embedder.embed(
-            [searchable(piece.source, piece.text, piece.context) for _, piece in batch])
         self.collections[level].upsert(
             ids=[_record_id(doc, level, piece) for doc, piece in batch],
             embeddings=vectors,
@@ -441,6 +445,11 @@ def _metadata(doc: Document, piece: Piece) -> dict[str, Any]:
     if is_markdown(piece.source):  # a Markdown record embeds its heading path too
         meta["context"] = piece.context
     return meta
+
+
+def _searchable(piece: Piece) -> str:
+    """The text a piece is embedded as (a Markdown piece with its heading path)."""
+    return searchable(piece.source, piece.text, piece.context)
 
 
 def _record_id(doc: Document, level: str, piece: Piece) -> str:

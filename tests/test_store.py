@@ -10,9 +10,11 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import rag
+import rag.store
 from rag.chunking import Piece
 from rag.corpus import Document
 from rag.embeddings import MiniLMEmbedder
@@ -69,6 +71,35 @@ def test_first_build_embeds_everything(engine: Engine) -> None:
     for level, expected in (("chunks", stats.chunks), ("sentences", stats.sentences)):
         assert engine.store.collections[level].count() == expected
     assert_no_orphans(engine.store)
+
+
+def test_each_record_gets_its_own_vector_whatever_the_windows(
+    corpus: Path, tmp_path: Path, make_engine: MakeEngine, embedder: MiniLMEmbedder,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Records are embedded a window at a time (sorted by length inside it) and written in
+    smaller batches in corpus order: with windows and batches that do not divide the
+    records evenly, every record still holds the vector of its own text."""
+    lines = [f"Line {n} says {'something longer ' * (n % 5)}about ferry {n}." for n in range(23)]
+    (corpus / "ferries.txt").write_text("\n".join(lines) + "\n")
+    monkeypatch.setattr(rag.store, "EMBED_WINDOW", 7)
+    monkeypatch.setattr(rag.store, "WRITE_BATCH", 3)
+    odd = make_engine(corpus, tmp_path / "odd")
+    odd.build()
+    monkeypatch.undo()
+    whole = make_engine(corpus, tmp_path / "whole")
+    whole.build()
+    for level in LEVELS:
+        got = odd.store.collections[level].get(include=["documents", "embeddings"])
+        assert len(got["ids"]) > 7
+        theirs = whole.store.collections[level].get(ids=got["ids"], include=["embeddings"])
+        by_id = dict(zip(theirs["ids"], theirs["embeddings"], strict=True))
+        for rid, text, vector in zip(got["ids"], got["documents"], got["embeddings"],
+                                     strict=True):
+            assert list(vector) == list(by_id[rid])
+            if rid.startswith("ferries.txt") and level == "sentences":
+                # Chroma keeps its own normalised copy: equal to the last bits or so.
+                assert np.allclose(vector, embedder.embed([text])[0], rtol=0, atol=1e-6)
 
 
 def test_unchanged_corpus_embeds_nothing_and_keeps_ids(engine: Engine) -> None:
@@ -178,12 +209,12 @@ def test_crash_mid_build_keeps_the_previous_index(
     calls: list[str] = []
 
     def dies_after_first_batch(
-        self: IndexStore, level: str, batch: list[tuple[Document, Piece]]
+        self: IndexStore, level: str, batch: list[tuple[Document, Piece]], vectors: object
     ) -> int:
         if calls:
             raise RuntimeError("killed mid-build")
         calls.append(level)
-        return real_add(self, level, batch)
+        return real_add(self, level, batch, vectors)
 
     with monkeypatch.context() as patch:
         patch.setattr(IndexStore, "_add", dies_after_first_batch)
