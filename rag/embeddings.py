@@ -67,9 +67,8 @@ class MiniLMEmbedder:
     def embed_known(self, texts: Sequence[str]) -> Vectors:
         """``embed``, keeping the last ``KNOWN`` texts' vectors: a sentence that several
         answers weigh is embedded once per process. Exact: a text's vector does not
-        depend on the texts embedded beside it or on their padding (the int8 model
-        quantises weights, not activations; tests/test_embeddings.py checks it bit for
-        bit)."""
+        depend on the texts embedded beside it or on their padding (unlike the
+        answerability model's; tests/test_embeddings.py checks it bit for bit)."""
         with self._known_lock:
             found = {t: self._known[t] for t in texts if t in self._known}
             for text in found:
