@@ -364,10 +364,11 @@ def test_a_full_disk_mid_build_keeps_the_last_index_answering(
 
 def test_a_build_killed_mid_way_resumes_where_it_stopped(corpus: Path) -> None:
     answers_the_known_question(corpus)
-    # Nothing here competes with the bridge (written when the embedder was thought to
-    # quantise per batch; it does not, tests/test_embeddings.py, but the towns need not
-    # be near the question either way).
-    towns = [f"Town {n} has {n + 3} bakeries and {n % 7 + 1} ferries." for n in range(900)]
+    # Nothing here competes with the bridge, and no town's count is another town's
+    # number: with "Town 414 has 417 bakeries" beside "Town 417 has 420", the question
+    # about Town 417 was a near tie that the order records were written in (where the
+    # kill fell) could tip either way.
+    towns = [f"Town {n} has {n + 1000} bakeries and {n % 7 + 1} ferries." for n in range(900)]
     (corpus / "towns.txt").write_text("\n".join(towns) + "\n")
     build = subprocess.Popen([str(RAG), "index", "--corpus", str(corpus)],
                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
