@@ -69,6 +69,8 @@ class MiniLMEmbedder:
         answers weigh is embedded once per process. Exact: a text's vector does not
         depend on the texts embedded beside it or on their padding (unlike the
         answerability model's; tests/test_embeddings.py checks it bit for bit)."""
+        if not texts:
+            return np.zeros((0, EMBEDDING_DIM), dtype=np.float32)
         with self._known_lock:
             found = {t: self._known[t] for t in texts if t in self._known}
             for text in found:
@@ -82,8 +84,6 @@ class MiniLMEmbedder:
                     self._known[text] = found[text]
                 while len(self._known) > KNOWN:
                     self._known.popitem(last=False)
-        if not texts:
-            return np.zeros((0, EMBEDDING_DIM), dtype=np.float32)
         return np.stack([found[t] for t in texts])
 
     def embed_one(self, text: str) -> Vectors:

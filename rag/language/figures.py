@@ -60,7 +60,8 @@ _DATE = re.compile(
     re.IGNORECASE,
 )
 # What places a date in the calendar: a month, a year, a decade, a century.
-_YEARLY = r"(?:1[5-9]|20)\d\d|\d0s|centur(?:y|ies)"
+_YEAR_DIGITS = r"(?:1[5-9]|20)\d\d"
+_YEARLY = rf"{_YEAR_DIGITS}|\d0s|centur(?:y|ies)"
 _CALENDAR = re.compile(rf"\b(?:{_MONTHS}|{_YEARLY})", re.IGNORECASE)
 _YEAR = re.compile(rf"\b(?:{_YEARLY})", re.IGNORECASE)
 _TIME_UNIT = re.compile(r"[- ]?(?:days?|weeks?|months?|years?|hours?|decades?)\b",
@@ -168,5 +169,5 @@ def names_year(date: str) -> bool:
 
 
 def _is_year(text: str) -> bool:
-    return bool(re.fullmatch(r"(?:1[5-9]|20)\d\d", text))
+    return bool(re.fullmatch(_YEAR_DIGITS, text))
 
