@@ -163,3 +163,46 @@ def test_the_subject_must_be_in_the_cited_lines_not_only_in_the_file() -> None:
 def test_a_question_asking_two_things_is_answered_by_either_part() -> None:
     question = "When did Egypt buy the tanks, and how many did it buy?"
     assert answers_question(question, "Egypt bought 500 tanks.", ["Egypt bought 500 tanks."]) == []
+
+
+def test_a_figure_counts_the_words_before_its_verb_not_after() -> None:
+    """"70 countries are attending": word vectors find "attending" near "visitors", but
+    the 70 counts countries (the words after its clause's verb count nothing)."""
+    from rag.language.figures import find_slots
+    from rag.language.placement import counts_asked
+
+    def near_attending(wanted: object, present: list[str]) -> float:
+        return 1.0 if "attending" in present else 0.0
+
+    (seventy,) = find_slots(DELEGATIONS, "number")
+    assert not counts_asked(DELEGATIONS, seventy, ["visitors"], near_attending)
+    assert counts_asked(DELEGATIONS, seventy, ["countries"], near_attending)
+    assert answers_question("How many visitors attended the Army-2022 forum?", DELEGATIONS,
+                            [DELEGATIONS], similar=near_attending)
+
+
+PLANT = ("Russia seized the plant in March, but the site is still being operated by its "
+         "Ukrainian staff.")
+
+
+def test_who_is_answered_by_a_group_named_by_where_it_is_from() -> None:
+    assert answers_question("Who operates the plant day to day?", PLANT, [PLANT]) == []
+    # A demonym alone names no one; nor does one the question already gives.
+    alone = "The site is still operated by Ukrainian hands."
+    assert answers_question("Who operates the site?", alone, [alone])
+    assert answers_question("Who operates the Ukrainian plant?", PLANT, [PLANT])
+
+
+def test_a_name_glued_to_the_next_word_is_still_in_the_line() -> None:
+    line = "Vladivostok will be visited by Li Zhanshuwho is the highest-ranking visitor."
+    assert sentence_support("Li Zhanshu will visit Vladivostok.", [line]).supported
+    assert not sentence_support("Li Zhan will visit Vladivostok.", [line]).supported
+
+
+def test_what_a_line_leaves_to_the_lines_before_it_may_stand_there() -> None:
+    """"the area": which area the line before says; the question's words may be there."""
+    question = "What did Kyiv and the UN call for around the nuclear plant?"
+    line = "Kyiv and the UN have called for the area to be demilitarized."
+    assert answers_question(question, line, [line])
+    before = "Shelling hit the nuclear plant again on Thursday."
+    assert answers_question(question, line, [line], [before]) == []

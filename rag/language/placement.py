@@ -16,7 +16,7 @@ from rag.language.words import BASE, STOPWORDS, Vocabulary, words
 
 __all__ = [
     "Similarity", "after_locative", "after_title", "counts_asked", "exact_similarity",
-    "gives_reason", "in_subject_clauses", "listed_with_others", "names_fitting",
+    "gives_reason", "groups_named", "in_subject_clauses", "listed_with_others", "names_fitting",
     "near_target", "person_like", "target_positions", "well_placed",
 ]
 
@@ -135,10 +135,45 @@ def counts_asked(
     """Whether the number at ``slot`` counts the asked thing (``counted``, the question's
     words after "how many"): "50,000 soldiers" for "troops", not "70 countries" for
     "visitors". A bare number, "times", "once" and "twice" count anything."""
-    units = [u for u in unit_words(text, slot) if u not in STOPWORDS]
+    units = [u for u in _counted_phrase(unit_words(text, slot)) if u not in STOPWORDS]
     if not units or units[0] == "times" or slot.text.lower() in {"once", "twice"}:
         return True
     wanted = [w for w in counted if not w[0].isdigit()]
     if {vocab.form(u) for u in units} & {vocab.form(w) for w in wanted}:
         return True
     return similar(wanted, units) >= least
+
+
+# Words that end the phrase a number counts: its clause's verb begins ("70 countries *are*
+# attending": the 70 counts countries, not those attending).
+_PHRASE_END = frozenset("""am is are was were be been being has have had will would shall
+    should can could may might must do does did to that which who whom whose where when
+    while""".split())
+
+
+def _counted_phrase(units: Sequence[str]) -> list[str]:
+    """The words after a number up to its clause's verb: what it counts."""
+    out: list[str] = []
+    for word in units:
+        if word in _PHRASE_END:
+            break
+        out.append(word)
+    return out
+
+
+# Nouns for a group of people: "its *Ukrainian staff*" says who, as a name would.
+_GROUPS = frozenset("""staff workers employees engineers technicians crew crews personnel
+    troops soldiers forces officers officials diplomats lawmakers authorities experts
+    analysts scientists specialists inspectors volunteers residents citizens people
+    nationals operators""".split())
+
+
+def groups_named(sentence: str, vocab: Vocabulary = BASE) -> list[Slot]:
+    """Groups of people named by where they are from: a demonym and a noun for people,
+    perhaps one word between ("its Ukrainian staff", "Russian military analysts")."""
+    found = []
+    for match in re.finditer(r"\b([A-Z][a-z]+)\s+(?:[a-z]+\s+)?([a-z]+)\b", sentence):
+        if match.group(1).lower() in vocab.places and match.group(2) in _GROUPS:
+            found.append(Slot(match.start(), match.end(), match.group(0)))
+    return found
+

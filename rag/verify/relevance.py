@@ -52,6 +52,7 @@ from rag.language.placement import (
     counts_asked,
     exact_similarity,
     gives_reason,
+    groups_named,
     in_subject_clauses,
     names_fitting,
 )
@@ -159,6 +160,10 @@ def _kind_problems(
                      if not _part_of_asked_name(sentence, s, info)
                      and (not info.place or after_locative(sentence, s))
                      and (info.target not in _COUNTRY or _is_place(s.text))]
+            if not slots and info.person:  # "who runs it?": "its Ukrainian staff"
+                asked = BASE.forms(words(info.text))
+                slots = [s for s in groups_named(sentence)
+                         if not BASE.forms(words(s.text)) & asked]
         if info.kind == DATE and info.target in _CALENDAR_TARGETS:
             fits = _CALENDAR_TARGETS[info.target]
             slots = [s for s in slots if fits(s.text)]  # not "Wednesday" for "what date"
@@ -198,7 +203,7 @@ def _asked_problems(
         least = MIN_NAMED * len(asked)
     else:  # nothing typed to bind: the cited lines must speak of most of it
         asked = [w for w in asked if BASE.form(w) != info.target]  # what the answer names
-        spoken = [w for w in spoken if w in asked]
+        spoken = [w for w in asked if _spoken_of(w, present, around, similar, near, asked)]
         least = MIN_ASKED * len(asked)
     if asked and len(spoken) < least:
         unspoken = [w for w in asked if w not in spoken]

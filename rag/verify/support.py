@@ -42,6 +42,8 @@ _TOKEN = re.compile(r"[\w’'-]+")
 # Words that hedge a figure: "more than 450", "nearly 500", "up to 60".
 _HEDGE = re.compile(r"\b(?:more than|over|nearly|almost|about|around|roughly|some|up to|"
                     r"at least|less than|fewer than|under|approximately)\s+$", re.I)
+# Words that scraped text glues to the name before them.
+_GLUED = ("who", "which", "whose", "and", "the", "said", "says")
 # Capitalised words in a row, joined by "of", "the", "and" or "for" at most.
 _CAPITALISED_RUN = re.compile(
     r"\b[A-Z][\w’'-]*(?:\s+(?:(?:of|the|and|for)\s+)?[A-Z][\w’'-]*)+")
@@ -67,8 +69,9 @@ def sentence_support(sentence: str, quotes: list[str], question: str = "") -> Su
     if missing := [n for n in numbers if number_form(n) not in have]:
         reasons.append(f"numbers not in the cited lines: {', '.join(missing)}")
     named = names(sentence)
+    glued = have | _unglued(evidence)
     if missing := [n for n in named
-                   if not {comparable(w) for w in words(n)} <= have
+                   if not {comparable(w) for w in words(n)} <= glued
                    and not _abbreviates(n, evidence)]:
         reasons.append(f"names not in the cited lines: {', '.join(missing)}")
     content = _content(sentence_words, named)
@@ -88,6 +91,18 @@ def sentence_support(sentence: str, quotes: list[str], question: str = "") -> Su
     if not reasons and (unhedged := _unhedged(sentence, numbers, quotes)):
         reasons.append(f"the cited lines hedge {', '.join(unhedged)} ('more than', 'nearly'...)")
     return Support(not reasons, reasons)
+
+
+def _unglued(evidence: str) -> set[str]:
+    """Names the text glued to the word after them, as scraped text does ("Li
+    Zhanshuwho is..."): the name, in its comparable form."""
+    out: set[str] = set()
+    for token in _TOKEN.findall(evidence):
+        low = token.lower()
+        if token[0].isupper() and low.isalpha():
+            out.update(comparable(low[: -len(glue)]) for glue in _GLUED
+                       if low.endswith(glue) and len(low) - len(glue) >= 4)
+    return out
 
 
 def _content(tokens: list[str], named: list[str]) -> list[str]:
