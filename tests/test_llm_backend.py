@@ -255,3 +255,30 @@ def test_the_fallback_keeps_only_what_answers(seeds_engine: Engine) -> None:
     assert answer.refused
     assert answer.verification is not None
     assert answer.verification.fell_back
+
+
+def test_what_passed_stays_when_the_repair_leaves_it_out(seeds_engine: Engine) -> None:
+    # The local model, asked to fix one failing sentence, often answers with that one
+    # sentence alone: the sentences that passed the first time are kept all the same.
+    sid = _egypt_line(seeds_engine)
+    first = _structured(("In July, Egypt bought 500 Russian T-90 tanks.", [sid]),
+                        ("Egypt paid two billion dollars.", [sid]))
+    repair = _structured(("Egypt paid a large sum.", [sid]))
+    chat = FakeChat(first, repair, structured=True)
+    answer = _ask(seeds_engine, chat)
+    assert len(chat.calls) == 2
+    assert answer.text == "In July, Egypt bought 500 Russian T-90 tanks. [1]"
+    assert answer.verification is not None
+    assert not answer.verification.fell_back
+    assert answer.verification.repaired
+
+
+def test_a_copied_list_mark_goes_and_each_sentence_ends(seeds_engine: Engine) -> None:
+    # A headline copied from a bulleted line has no full stop: joined to the next sentence
+    # as it stands, the two would read as one.
+    sid = _egypt_line(seeds_engine)
+    reply = _structured(("• In July, Egypt bought 500 Russian T-90 tanks", [sid]),
+                        ("Egypt bought 500 T-90 tanks in July", [sid]))
+    answer = _ask(seeds_engine, FakeChat(reply, structured=True))
+    assert answer.text == ("In July, Egypt bought 500 Russian T-90 tanks. [1] "
+                           "Egypt bought 500 T-90 tanks in July [1]")

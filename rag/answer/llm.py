@@ -17,6 +17,7 @@ checks are code, not prompt.
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +41,8 @@ if TYPE_CHECKING:
 __all__ = ["ChatModel", "Done", "LLMBackend", "SentenceChecked", "StreamEvent", "Token", "Turn"]
 
 Message = dict[str, str]
+_ENDED = re.compile(r"[.!?…][\"'”’)]*$")
+_BULLET = re.compile(r"^[•·▪‣◦*-]\s+")
 Schema = dict[str, Any]
 
 
@@ -212,8 +215,10 @@ class LLMBackend:
                 return Draft.refusal(verification=Verification(
                     dropped=_dropped(failed), repaired=True
                 ))
-            if not refused_again:
-                checked = rechecked
+            if not refused_again:  # what passed stands, whether the repair repeats it or not
+                again = {c.text for c in rechecked}
+                checked = [*(c for c in checked if c.passed and c.text not in again),
+                           *rechecked]
         kept = [c for c in checked if c.passed]
         dropped = _dropped([c for c in checked if not c.passed])
         if not kept:
@@ -298,7 +303,10 @@ def _compose(
     numbers: dict[str, int] = {}
     citations: list[DraftCitation] = []
     parts = []
-    for sentence in kept:
+    for n, sentence in enumerate(kept):
+        text = _BULLET.sub("", literal_brackets(sentence.text))  # a list mark it copied
+        if n + 1 < len(kept) and not _ENDED.search(text):
+            text += "."  # a headline or bullet: so that it reads as a sentence of its own
         markers = []
         for line_id in sentence.ids:
             if line_id not in numbers:
@@ -306,5 +314,5 @@ def _compose(
                 citations.append(DraftCitation(line.source, line.line, line.line, (line.text,)))
                 numbers[line_id] = len(citations)
             markers.append(f"[{numbers[line_id]}]")
-        parts.append(f"{literal_brackets(sentence.text)} {''.join(markers)}")
+        parts.append(f"{text} {''.join(markers)}")
     return Draft(text=" ".join(parts), citations=citations, verification=verification)
