@@ -90,6 +90,7 @@ class Retriever:
         self.vocab = vocab
         self._levels: dict[str, _Level] = {}
         self._stats: _Stats | None = None
+        self._stored: dict[str, int] = {}  # records in each level's collection, counted
         for level in LEVELS:
             records = store.records(manifest, level)
             bm25 = bm25s.BM25()
@@ -201,16 +202,25 @@ class Retriever:
         return passages
 
     def _dense(self, level: str, vector: npt.NDArray[np.float32], depth: int) -> dict[str, float]:
+        """The ``depth`` nearest live records. The collection may hold records no
+        manifest names yet (another process's build): the query asks for as many more.
+        Its size is counted once per retriever, and again only when records other than
+        these ranked ours out of a query (that build went on)."""
         live = self._levels[level].position
-        stored = self.store.collections[level].count()
-        result = self.store.collections[level].query(
-            query_embeddings=[vector], n_results=min(stored, depth + stored - len(live)),
-            include=["distances"],
-        )
-        ranked: dict[str, float] = {}
-        for rid, distance in zip(result["ids"][0], result["distances"][0], strict=True):
-            if rid in live and len(ranked) < depth:
-                ranked[rid] = 1.0 - float(distance)
+        collection = self.store.collections[level]
+        for fresh in (False, True):
+            if fresh or level not in self._stored:
+                self._stored[level] = collection.count()
+            stored = self._stored[level]
+            wanted = min(stored, depth + stored - len(live))
+            result = collection.query(query_embeddings=[vector], n_results=wanted,
+                                      include=["distances"])
+            ranked: dict[str, float] = {}
+            for rid, distance in zip(result["ids"][0], result["distances"][0], strict=True):
+                if rid in live and len(ranked) < depth:
+                    ranked[rid] = 1.0 - float(distance)
+            if len(ranked) >= min(depth, len(live)) or len(result["ids"][0]) < wanted:
+                break
         return ranked
 
     def _lexical(self, index: _Level, question: str, depth: int) -> dict[str, float]:

@@ -172,3 +172,25 @@ def test_repeated_lines_are_separate_records_with_their_own_lines(
     assert lines == [1, 5, 8]
     for passage in passages:
         assert_passage_in_file(engine, passage)
+
+
+def test_records_another_build_adds_do_not_crowd_out_the_live_ones(
+    tmp_path: Path, write_files: WriteFiles, make_engine: MakeEngine
+) -> None:
+    """The collection's size is counted once per retriever; when records no manifest names
+    yet (another process mid-build) fill a query, it is counted again and the query made
+    wider, so the search still finds as many indexed passages."""
+    lines = [f"Harbour note {i}: the ferry to island {i} leaves at dawn." for i in range(12)]
+    corpus = write_files(tmp_path / "c", {"ferries.txt": "\n".join(lines) + "\n"})
+    engine = make_engine(corpus, tmp_path / "idx")
+    retriever = engine.retriever()
+    question = "When does the ferry leave?"
+    before = [(p.source, p.start_line) for p in retriever.search(question, 5, "sentences")]
+    assert len(before) == 5
+    vector = retriever.embed_query(question)
+    collection = engine.store.collections["sentences"]
+    collection.upsert(ids=[f"other-{i}" for i in range(40)],
+                      embeddings=[vector.tolist()] * 40,  # nearer than any live record
+                      metadatas=[{"source": "elsewhere.txt"}] * 40)
+    after = [(p.source, p.start_line) for p in retriever.search(question, 5, "sentences")]
+    assert after == before

@@ -158,13 +158,11 @@ class Judge:
         weights = self._asked_weight
         if not weights:
             return 1.0, 1.0
-        best = {}
-        for word in weights:
-            if canonical(word) in have:
-                best[word] = 1.0
-            else:
-                near = self.lexicon.best([word], content) if content else 0.0
-                best[word] = near if near >= _NEAR_WORD else 0.0
+        best = {word: 1.0 for word in weights if canonical(word) in have}
+        unsaid = [word for word in weights if word not in best]
+        for word, near in zip(unsaid, self.lexicon.best_each(unsaid, content), strict=True):
+            best[word] = near if near >= _NEAR_WORD else 0.0
+        best = {word: best[word] for word in weights}
         total = sum(weights.values())
         mean = sum(weights[w] * best[w] for w in weights) / total if total else 0.0
         return mean, min(best.values())

@@ -57,6 +57,15 @@ class WordVectors:
         weights = np.array(list(wanted.values()))
         return float(np.dot(best, weights) / total)
 
+    def best_each(self, wanted: Iterable[str], present: Iterable[str]) -> list[float]:
+        """``best([word], present)`` for each wanted word, ``present`` stacked once."""
+        wanted, present = list(wanted), list(present)
+        if not wanted or not present:
+            return [0.0] * len(wanted)
+        self.prepare([*wanted, *present])
+        b = np.stack([self._vectors[w] for w in present]).T
+        return [float(np.max(self._vectors[w][None, :] @ b)) for w in wanted]
+
     def best(self, wanted: Iterable[str], present: Iterable[str]) -> float:
         """The highest similarity between any wanted word and any present word."""
         wanted, present = list(wanted), list(present)
