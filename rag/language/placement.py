@@ -176,4 +176,3 @@ def groups_named(sentence: str, vocab: Vocabulary = BASE) -> list[Slot]:
         if match.group(1).lower() in vocab.places and match.group(2) in _GROUPS:
             found.append(Slot(match.start(), match.end(), match.group(0)))
     return found
-

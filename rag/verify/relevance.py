@@ -22,8 +22,7 @@ their lines support them. A sentence answers when, for some part of the question
   has them): every qualifier of a count ("how many ferries run at night *in winter*"), one
   word at least when a figure or date answers (its kind and subject are checked already:
   "how many soldiers were *killed*" is not answered by soldiers who *participate*),
-  ``MIN_NAMED`` of them when a name does, and ``MIN_ASKED`` of them in the cited lines
-  themselves otherwise;
+  ``MIN_NAMED`` of them when a name does, and ``MIN_ASKED`` of them otherwise;
 * a "why" question gets a sentence or lines that give a reason.
 The same checks the extractive backend scores its candidates with (``rag.language``),
 here as verdicts, in the base vocabulary.
@@ -63,7 +62,7 @@ from rag.language.words import BASE, STOPWORDS, comparable, words
 __all__ = ["MIN_ASKED", "MIN_NAMED", "NEAR_WORD", "NO_KIND", "answers_question"]
 
 NEAR_WORD = 0.45  # least similarity for a word to stand for an asked word
-MIN_ASKED = 0.75  # least share of the asked words the cited lines speak of (untyped kinds)
+MIN_ASKED = 0.75  # least share of the asked words spoken of (untyped kinds)
 MIN_NAMED = 0.5  # the same for a name's question, in the cited lines and those around them
 # Verbs too light to say what is asked ("what did he *give*", "how did it *come* about").
 _LIGHT = frozenset(BASE.form(w) for w in
@@ -127,7 +126,7 @@ def _problems(
     around = BASE.forms(words(" \n ".join(context))) | have
     return (_names_problems(info, quotes, have, around)
             or _kind_problems(info, sentence, quotes, evidence, have, similar, near)
-            or _asked_problems(info, evidence, context, have, around, similar, near))
+            or _asked_problems(info, evidence, context, around, similar, near))
 
 
 def _names_problems(
@@ -183,8 +182,8 @@ def _kind_problems(
 
 
 def _asked_problems(
-    info: QuestionInfo, evidence: str, context: Sequence[str], have: set[str],
-    around: set[str], similar: Similarity, near: float,
+    info: QuestionInfo, evidence: str, context: Sequence[str], around: set[str],
+    similar: Similarity, near: float,
 ) -> list[str]:
     """The question's other words spoken of: the count's qualifiers, and the rest as
     the answer's kind asks."""
@@ -193,18 +192,16 @@ def _asked_problems(
                     if not _spoken_of(w, present, around, similar, near)]:
         return [f"the cited lines do not speak of: {', '.join(unspoken)}"]
     asked = [w for w in info.asked if BASE.form(w) not in _LIGHT and w not in _FRAMING]
-    cited = [w for w in words(evidence) if w not in STOPWORDS]
-    spoken = [w for w in asked if _spoken_of(w, cited, have, similar, near, asked)]
-    if info.kind in VALUED:  # bound to its subject already: its lines' context may speak
-        spoken = [w for w in asked if _spoken_of(w, present, around, similar, near, asked)]
+    # Said in the cited lines or around them: a line leaves to the lines before it what
+    # "the area" or "the exercises" are.
+    if info.kind in VALUED:  # bound to its subject already: one asked word will do
         least = 1.0
-    elif info.kind == NAME:  # any name might do: half the question, said near it
-        spoken = [w for w in asked if _spoken_of(w, present, around, similar, near, asked)]
+    elif info.kind == NAME:  # any name might do: half the question
         least = MIN_NAMED * len(asked)
-    else:  # nothing typed to bind: the cited lines must speak of most of it
+    else:  # nothing typed to bind: most of it
         asked = [w for w in asked if BASE.form(w) != info.target]  # what the answer names
-        spoken = [w for w in asked if _spoken_of(w, present, around, similar, near, asked)]
         least = MIN_ASKED * len(asked)
+    spoken = [w for w in asked if _spoken_of(w, present, around, similar, near, asked)]
     if asked and len(spoken) < least:
         unspoken = [w for w in asked if w not in spoken]
         return [f"the cited lines do not speak of: {', '.join(unspoken)}"]
