@@ -22,6 +22,7 @@ __all__ = [
     "DEFAULT_MODEL",
     "DEFAULT_TOP_K",
     "Settings",
+    "cache_dir",
 ]
 
 DEFAULT_CORPUS = Path("seeds")
@@ -52,7 +53,7 @@ class Settings:
     # off for endpoints that ignore the schema instead of rejecting it.
     structured: bool = True
     # Where the local backend's model is kept (RAG_MODEL_DIR; default ~/.cache/rag).
-    model_dir: Path = field(default_factory=lambda: _cache_dir(os.environ))
+    model_dir: Path = field(default_factory=lambda: cache_dir(os.environ))
 
     def __post_init__(self) -> None:
         if not isinstance(self.top_k, int) or isinstance(self.top_k, bool):
@@ -101,7 +102,7 @@ class Settings:
             values["timeout_s"] = _parse_float("RAG_TIMEOUT", timeout)
         if extra := env.get("RAG_LLM_EXTRA"):
             values["llm_extra"] = _parse_json_object("RAG_LLM_EXTRA", extra)
-        values["model_dir"] = _cache_dir(env)
+        values["model_dir"] = cache_dir(env)
         if structured := env.get("RAG_STRUCTURED"):
             values["structured"] = _parse_bool("RAG_STRUCTURED", structured)
         values.update({k: v for k, v in overrides.items() if v is not None})
@@ -123,7 +124,9 @@ def _parse_int(name: str, raw: str) -> int:
         raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
 
 
-def _cache_dir(env: Mapping[str, str]) -> Path:
+def cache_dir(env: Mapping[str, str]) -> Path:
+    """rag's folder for what it fetches or learns once per machine (RAG_MODEL_DIR, else
+    ~/.cache/rag)."""
     if folder := env.get("RAG_MODEL_DIR"):
         return Path(folder)
     cache = env.get("XDG_CACHE_HOME") or str(Path(env.get("HOME") or Path.home()) / ".cache")

@@ -121,3 +121,47 @@ def test_embedding_function_describes_itself() -> None:
     assert "cosine" in function.supported_spaces()
     rebuilt = MiniLMEmbeddingFunction.build_from_config(function.get_config())
     assert isinstance(rebuilt, MiniLMEmbeddingFunction)
+
+
+def test_word_vectors_outlive_their_process(
+    embedder: MiniLMEmbedder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What a process learns of words, the next one reads: the same float32 bits, and
+    those words are not embedded again."""
+    from rag.answer.lexicon import SAVE_EVERY, WordVectors, word_cache
+
+    monkeypatch.setenv("RAG_MODEL_DIR", str(tmp_path / "cache"))
+    path = word_cache(embedder)
+    assert path is not None
+    assert path.parent == tmp_path / "cache"
+    assert word_cache(MiniLMEmbedder(model_path=tmp_path / "other.onnx")) is None
+    words = [f"word{n}" for n in range(SAVE_EVERY)] + ["troops", "soldiers"]
+    first = WordVectors.kept(embedder)
+    first.prepare(words)
+    assert path.exists()
+    embedded: list[str] = []
+    real = embedder.embed
+    monkeypatch.setattr(embedder, "embed", lambda batch: embedded.extend(batch) or real(batch))
+    second = WordVectors.kept(embedder)  # a new process, as far as the words go
+    assert second.best(["troops"], ["soldiers"]) == first.best(["troops"], ["soldiers"])
+    second.prepare([*words, "sailors"])
+    assert embedded == ["sailors"]
+    assert np.array_equal(second._vectors["troops"], real(["troops"])[0])
+
+
+def test_a_word_file_that_cannot_be_read_or_written_is_no_error(
+    embedder: MiniLMEmbedder, tmp_path: Path
+) -> None:
+    from rag.answer.lexicon import SAVE_EVERY, WordVectors
+
+    broken = tmp_path / "words.npz"
+    broken.write_bytes(b"not a zip file")
+    vectors = WordVectors(embedder, path=broken)  # unreadable: starts empty
+    vectors.prepare([f"term{n}" for n in range(SAVE_EVERY)])
+    assert WordVectors(embedder, path=broken)._vectors.keys() == vectors._vectors.keys()
+    blocked = tmp_path / "a-file" / "words.npz"
+    (tmp_path / "a-file").write_text("a file where the folder should be")
+    unwritable = WordVectors(embedder, path=blocked)
+    unwritable.prepare([f"term{n}" for n in range(SAVE_EVERY)])
+    assert unwritable.path is None  # stopped trying
+    assert unwritable.best(["term1"], ["term1", "term2"]) == pytest.approx(1.0)

@@ -175,7 +175,7 @@ class ExtractiveBackend:
     def _lexicon(self, retriever: Retriever) -> WordVectors:
         key = id(retriever.embedder)
         if key not in self._lexicons:
-            self._lexicons[key] = WordVectors(retriever.embedder)
+            self._lexicons[key] = WordVectors.kept(retriever.embedder)
         return self._lexicons[key]
 
     def _select(

@@ -1,27 +1,63 @@
 """Word-level similarity from the sentence embedder, cached: "troops" is close to
-"soldiers", "involved" to "participate", "killed" to neither."""
+"soldiers", "involved" to "participate", "killed" to neither.
+
+A word takes MiniLM about as long as a sentence (some 3 ms here), and a first ask meets a
+few hundred: most of a cold ``rag ask``. So the packaged embedder's word vectors are
+also kept on disk (``word_cache``, in rag's cache folder, not beside an index: they hold
+words of questions too) and read by the next process. Exact: a vector does not depend on
+what it was embedded beside, and the file keeps its float32 bits; a file that cannot be
+read or written is ignored.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import threading
+import zipfile
 from collections.abc import Iterable
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 
-from rag.embeddings import MiniLMEmbedder
+from rag.embeddings import EMBEDDING_DIM, MODEL_ID, MiniLMEmbedder
+from rag.settings import cache_dir
 
-__all__ = ["WordVectors"]
+__all__ = ["SAVE_EVERY", "WordVectors", "word_cache"]
+
+SAVE_EVERY = 32  # new words that make the file worth writing again (or a tenth more)
+
+
+def word_cache(embedder: MiniLMEmbedder) -> Path | None:
+    """Where the word vectors of ``embedder`` are kept between processes: only for the
+    packaged model and tokenizer, whose vectors the file's name stands for."""
+    if embedder.model_path is not None or embedder.tokenizer_path is not None:
+        return None
+    return cache_dir(os.environ) / f"words-{MODEL_ID}.npz"
 
 
 class WordVectors:
-    """Embeds single words on demand and keeps them (a corpus has a bounded vocabulary)."""
+    """Embeds single words on demand and keeps them (a corpus has a bounded vocabulary);
+    with ``path``, also in that file, read when made and written as new words come."""
 
-    def __init__(self, embedder: MiniLMEmbedder, limit: int = 200_000) -> None:
+    def __init__(
+        self, embedder: MiniLMEmbedder, limit: int = 200_000, path: Path | None = None
+    ) -> None:
         self.embedder = embedder
         self.limit = limit
+        self.path = path
         self._vectors: dict[str, npt.NDArray[np.float32]] = {}
         self._lock = threading.Lock()
+        self._saved = 0  # words the file holds, as last read or written
+        if path is not None:
+            self._load(path)
+
+    @classmethod
+    def kept(cls, embedder: MiniLMEmbedder) -> WordVectors:
+        """Word vectors of ``embedder``, kept in rag's cache folder where it is the
+        packaged model (``word_cache``)."""
+        return cls(embedder, path=word_cache(embedder))
 
     def prepare(self, words: Iterable[str]) -> None:
         """Embed every word not yet known, in one batch."""
@@ -31,8 +67,42 @@ class WordVectors:
                 return
             if len(self._vectors) + len(new) > self.limit:
                 self._vectors.clear()
+                self._saved = 0
             for word, vector in zip(new, self.embedder.embed(new), strict=True):
                 self._vectors[word] = vector
+            if len(self._vectors) - self._saved >= max(SAVE_EVERY, self._saved // 10):
+                self._save()
+
+    def _load(self, path: Path) -> None:
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                words, vectors = data["words"], data["vectors"]
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+            return
+        if vectors.dtype != np.float32 or vectors.shape != (len(words), EMBEDDING_DIM):
+            return
+        for word, vector in zip(words.tolist(), vectors, strict=True):
+            self._vectors[str(word)] = vector
+        self._saved = len(self._vectors)
+
+    def _save(self) -> None:
+        """Write the known words to ``path`` (whole, then renamed over it: a reader sees
+        the old file or the new one); a failure stops the writing, not the answer."""
+        if self.path is None:
+            return
+        words = list(self._vectors)
+        temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with temporary.open("wb") as out:
+                np.savez(out, words=np.array(words),
+                         vectors=np.stack([self._vectors[w] for w in words]))
+            os.replace(temporary, self.path)
+            self._saved = len(words)
+        except OSError:
+            self.path = None
+            with contextlib.suppress(OSError):
+                temporary.unlink(missing_ok=True)
 
     def similarity(self, a: str, b: str) -> float:
         if a == b:

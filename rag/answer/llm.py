@@ -233,7 +233,7 @@ class LLMBackend:
         retriever's embedder ("troops" near "soldiers"), and the corpus's files."""
         key = id(retriever.embedder)
         if key not in self._lexicons:
-            self._lexicons[key] = WordVectors(retriever.embedder)
+            self._lexicons[key] = WordVectors.kept(retriever.embedder)
         return Checker(turn.lines, turn.question, self._lexicons[key].best,
                        lambda source: read_lines(self.corpus_root, source))
 
