@@ -135,14 +135,17 @@ def test_word_vectors_outlive_their_process(
     assert path is not None
     assert path.parent == tmp_path / "cache"
     assert word_cache(MiniLMEmbedder(model_path=tmp_path / "other.onnx")) is None
+    other = MiniLMEmbedder(model_path=tmp_path / "other.onnx")
+    assert WordVectors.kept(other) is WordVectors.kept(other)  # one set per embedder
+    assert WordVectors.kept(other).path is None
     words = [f"word{n}" for n in range(SAVE_EVERY)] + ["troops", "soldiers"]
-    first = WordVectors.kept(embedder)
+    first = WordVectors(embedder, path=path)
     first.prepare(words)
     assert path.exists()
     embedded: list[str] = []
     real = embedder.embed
     monkeypatch.setattr(embedder, "embed", lambda batch: embedded.extend(batch) or real(batch))
-    second = WordVectors.kept(embedder)  # a new process, as far as the words go
+    second = WordVectors(embedder, path=path)  # a new process, as far as the words go
     assert second.best(["troops"], ["soldiers"]) == first.best(["troops"], ["soldiers"])
     second.prepare([*words, "sailors"])
     assert embedded == ["sailors"]

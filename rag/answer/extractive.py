@@ -71,7 +71,6 @@ class ExtractiveBackend:
         self.params = params or ExtractiveParams()
         self.scorer = scorer or LinearScorer.load()
         self.answerability = answerability or packaged_model()
-        self._lexicons: dict[int, WordVectors] = {}
 
     def answer(self, question: str, retriever: Retriever, top_k: int) -> Draft:
         """Quote what answers ``question``; a question that asks two things ("When and
@@ -110,7 +109,7 @@ class ExtractiveBackend:
         vector = retriever.embed_query(info.text)
         depth = max(self.params.candidates, 3 * top_k)
         judge = Judge(
-            info, retriever, self._lexicon(retriever),
+            info, retriever, WordVectors.kept(retriever.embedder),
             self.params.asked_similarity, self.params.unit_similarity,
         )
         layout = layout or MarkdownLines(retriever.store.corpus)
@@ -171,12 +170,6 @@ class ExtractiveBackend:
                 leader = max(leader, candidate.score)
             read.extend(batch)
         return read
-
-    def _lexicon(self, retriever: Retriever) -> WordVectors:
-        key = id(retriever.embedder)
-        if key not in self._lexicons:
-            self._lexicons[key] = WordVectors.kept(retriever.embedder)
-        return self._lexicons[key]
 
     def _select(
         self, info: QuestionInfo, ranked: list[Candidate], retriever: Retriever

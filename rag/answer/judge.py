@@ -162,7 +162,6 @@ class Judge:
         unsaid = [word for word in weights if word not in best]
         for word, near in zip(unsaid, self.lexicon.best_each(unsaid, content), strict=True):
             best[word] = near if near >= _NEAR_WORD else 0.0
-        best = {word: best[word] for word in weights}
         total = sum(weights.values())
         mean = sum(weights[w] * best[w] for w in weights) / total if total else 0.0
         return mean, min(best.values())

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
+import weakref
 import zipfile
 from collections.abc import Iterable
 from pathlib import Path
@@ -27,6 +28,10 @@ from rag.settings import cache_dir
 __all__ = ["SAVE_EVERY", "WordVectors", "word_cache"]
 
 SAVE_EVERY = 32  # new words that make the file worth writing again (or a tenth more)
+
+
+_KEPT: weakref.WeakKeyDictionary[MiniLMEmbedder, WordVectors] = weakref.WeakKeyDictionary()
+_KEPT_LOCK = threading.Lock()
 
 
 def word_cache(embedder: MiniLMEmbedder) -> Path | None:
@@ -55,9 +60,14 @@ class WordVectors:
 
     @classmethod
     def kept(cls, embedder: MiniLMEmbedder) -> WordVectors:
-        """Word vectors of ``embedder``, kept in rag's cache folder where it is the
-        packaged model (``word_cache``)."""
-        return cls(embedder, path=word_cache(embedder))
+        """The word vectors of ``embedder``: one set per embedder in a process, shared by
+        every backend and engine that uses it, and kept in rag's cache folder where it
+        is the packaged model (``word_cache``)."""
+        with _KEPT_LOCK:
+            found = _KEPT.get(embedder)
+            if found is None:
+                found = _KEPT[embedder] = cls(embedder, path=word_cache(embedder))
+            return found
 
     def prepare(self, words: Iterable[str]) -> None:
         """Embed every word not yet known, in one batch."""

@@ -114,7 +114,6 @@ class LLMBackend:
         self.fallback = fallback
         self.context_tokens = context_tokens
         self.prompts_dir = prompts_dir
-        self._lexicons: dict[int, WordVectors] = {}
 
     def prepare(self, question: str, retriever: Retriever, top_k: int) -> Turn:
         """The messages for ``question``, the lines behind each id, and the schema."""
@@ -231,10 +230,7 @@ class LLMBackend:
     def checker(self, turn: Turn, retriever: Retriever) -> Checker:
         """The checks for ``turn``'s question: its lines, word vectors from the
         retriever's embedder ("troops" near "soldiers"), and the corpus's files."""
-        key = id(retriever.embedder)
-        if key not in self._lexicons:
-            self._lexicons[key] = WordVectors.kept(retriever.embedder)
-        return Checker(turn.lines, turn.question, self._lexicons[key].best,
+        return Checker(turn.lines, turn.question, WordVectors.kept(retriever.embedder).best,
                        lambda source: read_lines(self.corpus_root, source))
 
     def _repair_request(self, turn: Turn, failed: list[CheckedSentence]) -> str:

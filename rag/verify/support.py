@@ -69,10 +69,7 @@ def sentence_support(sentence: str, quotes: list[str], question: str = "") -> Su
     if missing := [n for n in numbers if number_form(n) not in have]:
         reasons.append(f"numbers not in the cited lines: {', '.join(missing)}")
     named = names(sentence)
-    glued = have | _unglued(evidence)
-    if missing := [n for n in named
-                   if not {comparable(w) for w in words(n)} <= glued
-                   and not _abbreviates(n, evidence)]:
+    if missing := [n for n in named if not _name_in(n, have, evidence)]:
         reasons.append(f"names not in the cited lines: {', '.join(missing)}")
     content = _content(sentence_words, named)
     if question and not _content(sentence_words, [*named, _first(sentence)]):
@@ -91,6 +88,13 @@ def sentence_support(sentence: str, quotes: list[str], question: str = "") -> Su
     if not reasons and (unhedged := _unhedged(sentence, numbers, quotes)):
         reasons.append(f"the cited lines hedge {', '.join(unhedged)} ('more than', 'nearly'...)")
     return Support(not reasons, reasons)
+
+
+def _name_in(name: str, have: set[str], evidence: str) -> bool:
+    """Whether the cited lines hold a name: its words, as its abbreviation, or glued to
+    the next word by scraped text (looked for only when the first two fail)."""
+    forms = {comparable(w) for w in words(name)}
+    return forms <= have or _abbreviates(name, evidence) or forms <= have | _unglued(evidence)
 
 
 def _unglued(evidence: str) -> set[str]:
