@@ -31,6 +31,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 from pydantic import BaseModel, ValidationError, field_validator
 
 from rag.chunking import DEFAULT_CHUNK_TOKENS, Piece, line_windows, sentence_units
@@ -111,6 +113,7 @@ class Records:
     start_lines: list[int]
     end_lines: list[int]
     contexts: list[str]  # a Markdown record's heading path ("" for others)
+    vectors: npt.NDArray[np.float32] | None = None  # stored vectors, row i = ids[i]
 
     def searchable(self, i: int) -> str:
         """What retrieval reads for record ``i`` (``rag.markdown.searchable``)."""
@@ -246,18 +249,21 @@ class IndexStore:
                 corpus = load_corpus(self.corpus)
                 return self._build(corpus, self.read_manifest(), progress)
 
-    def records(self, manifest: Manifest, level: str) -> Records:
-        """Text and lines of every live record of ``level``."""
+    def records(self, manifest: Manifest, level: str, *, vectors: bool = False) -> Records:
+        """Text and lines of every live record of ``level``, and their stored vectors
+        when asked."""
         ids = [i for entry in manifest.files.values() for i in entry.ids[level]]
         got: dict[str, tuple[str, dict[str, Any]]] = {}
+        stored: dict[str, Any] = {}
+        include = ["documents", "metadatas", *(["embeddings"] if vectors else [])]
         for begin in range(0, len(ids), 5000):
-            batch = self.collections[level].get(
-                ids=ids[begin : begin + 5000], include=["documents", "metadatas"]
-            )
+            batch = self.collections[level].get(ids=ids[begin : begin + 5000], include=include)
             for rid, text, meta in zip(
                 batch["ids"], batch["documents"], batch["metadatas"], strict=True
             ):
                 got[rid] = (text, meta)
+            if vectors:
+                stored.update(zip(batch["ids"], batch["embeddings"], strict=True))
         missing = [i for i in ids if i not in got]
         if missing:
             raise IndexBuildError(
@@ -271,6 +277,8 @@ class IndexStore:
             start_lines=[int(got[i][1]["start_line"]) for i in ids],
             end_lines=[int(got[i][1]["end_line"]) for i in ids],
             contexts=[str(got[i][1].get("context", "")) for i in ids],
+            vectors=(np.asarray([stored[i] for i in ids], dtype=np.float32).reshape(len(ids), -1)
+                     if vectors else None),
         )
 
     def _build(self, corpus: Corpus, old: Manifest, progress: Progress | None) -> IndexStats:

@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+import rag.retrieval
 from rag.engine import Engine
 from rag.retrieval import RRF_K, fuse_rankings
 from rag.types import Passage
@@ -119,6 +121,28 @@ def test_dense_scores_are_cosines(seeds_engine: Engine) -> None:
         assert passage.dense_score == pytest.approx(cosine, abs=1e-3)
 
 
+def test_dense_ranking_is_exact(seeds_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With no word of the question in BM25's vocabulary the ranking is the dense one: it
+    must be the ranking of every sentence record by its cosine to the question, computed
+    here from the record texts embedded afresh, and not Chroma's approximate one."""
+    retriever = seeds_engine.retriever()
+
+    def approximate(**_: object) -> None:
+        raise AssertionError("a level this small is searched exactly, not through HNSW")
+
+    for collection in seeds_engine.store.collections.values():
+        monkeypatch.setattr(collection, "query", approximate)
+    question = "what is it that they were"
+    passages = retriever.search(question, 40, "sentences")
+    assert all(p.lexical_score is None for p in passages)
+    records = retriever._levels["sentences"].records
+    vectors = seeds_engine.embedder.embed([records.searchable(i) for i in range(len(records.ids))])
+    cosines = vectors @ seeds_engine.embedder.embed_one(question)
+    order = np.argsort(-cosines, kind="stable")[:40]
+    expected = [(records.sources[i], records.start_lines[i], records.texts[i]) for i in order]
+    assert [(p.source, p.start_line, p.text) for p in passages] == expected
+
+
 def test_search_sizes(seeds_engine: Engine) -> None:
     retriever = seeds_engine.retriever()
     assert retriever.search("tanks", 0) == []
@@ -168,22 +192,26 @@ def test_repeated_lines_are_separate_records_with_their_own_lines(
     )
     engine = make_engine(corpus, tmp_path / "idx")
     passages = engine.retriever().search("When does the north gate open?", 10, "sentences")
-    lines = sorted(p.start_line for p in passages if p.text == same)
-    assert lines == [1, 5, 8]
+    lines = [p.start_line for p in passages if p.text == same]
+    assert lines == [1, 5, 8]  # equal scores, in corpus order
     for passage in passages:
         assert_passage_in_file(engine, passage)
 
 
 def test_records_another_build_adds_do_not_crowd_out_the_live_ones(
-    tmp_path: Path, write_files: WriteFiles, make_engine: MakeEngine
+    tmp_path: Path, write_files: WriteFiles, make_engine: MakeEngine,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """The collection's size is counted once per retriever; when records no manifest names
-    yet (another process mid-build) fill a query, it is counted again and the query made
-    wider, so the search still finds as many indexed passages."""
+    """A level too large to search exactly is searched through Chroma. The collection's
+    size is counted once per retriever; when records no manifest names yet (another
+    process mid-build) fill a query, it is counted again and the query made wider, so the
+    search still finds as many indexed passages."""
+    monkeypatch.setattr(rag.retrieval, "EXACT_RECORDS", 0)
     lines = [f"Harbour note {i}: the ferry to island {i} leaves at dawn." for i in range(12)]
     corpus = write_files(tmp_path / "c", {"ferries.txt": "\n".join(lines) + "\n"})
     engine = make_engine(corpus, tmp_path / "idx")
     retriever = engine.retriever()
+    assert retriever._levels["sentences"].records.vectors is None  # the Chroma path
     question = "When does the ferry leave?"
     before = [(p.source, p.start_line) for p in retriever.search(question, 5, "sentences")]
     assert len(before) == 5
