@@ -47,7 +47,7 @@ __all__ = ["LEVELS", "IndexBusyError", "IndexStore", "Manifest", "Records"]
 
 LEVELS = ("chunks", "sentences")
 WRITE_BATCH = 256  # records a Chroma write carries
-EMBED_WINDOW = 2048  # records embedded in one call (sorted by length inside it)
+EMBED_WINDOW = 2048  # records embedded in one call, then written
 MANIFEST_VERSION = 3  # 3: Markdown is cut by its structure (rag.markdown)
 
 
@@ -347,14 +347,18 @@ class IndexStore:
         if progress:
             progress(0, total)
         for level in LEVELS:
-            items = todo[level]
-            for begin in range(0, len(items), EMBED_WINDOW):
-                window = items[begin : begin + EMBED_WINDOW]
-                # One call per window: the embedder sorts it by length into batches that
-                # pad little; a vector does not depend on its batch (tests/
-                # test_embeddings.py). Records are written in corpus order, as before:
-                # Chroma's HNSW graph depends on the order of insertion.
-                vectors = self.embedder.embed([_searchable(piece) for _, piece in window])
+            # Shortest first across the whole level: batches of like lengths pad little,
+            # and onnxruntime's memory, which grows with the largest batch shape it has
+            # seen, grows once. Each window is written as soon as it is embedded, so an
+            # interrupted build keeps it. A vector does not depend on its batch (tests/
+            # test_embeddings.py), and dense search does not depend on the order records
+            # were written in (rag/retrieval.py: exact up to EXACT_RECORDS a level).
+            texts = [_searchable(piece) for _, piece in todo[level]]
+            order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+            for begin in range(0, len(order), EMBED_WINDOW):
+                chosen = order[begin : begin + EMBED_WINDOW]
+                window = [todo[level][i] for i in chosen]
+                vectors = self.embedder.embed([texts[i] for i in chosen])
                 for start in range(0, len(window), WRITE_BATCH):
                     done += self._add(level, window[start : start + WRITE_BATCH],
                                       vectors[start : start + WRITE_BATCH])
