@@ -92,6 +92,9 @@ class Engine:
             except IndexDamagedError:
                 raise
             except IndexBuildError as exc:
+                # Said only once the last complete index is open: when it cannot be read
+                # either (a dead Chroma server), that error is the one to show.
+                self._current()
                 warnings.warn(StaleIndexWarning(
                     f"the index could not be updated ({exc}); answering from the last "
                     "complete index"
@@ -102,12 +105,16 @@ class Engine:
         complete one, see ``refresh``)."""
         with self._lock:
             self.refresh()
-            manifest = self.store.read_manifest()
-            stamp = _file_stamp(self.store.manifest_path)
-            if self._retriever is None or stamp != self._manifest_stamp:
-                self._retriever = Retriever(self.store, manifest, self.embedder, NEWS)
-                self._manifest_stamp = stamp
-            return self._retriever
+            return self._current()
+
+    def _current(self) -> Retriever:
+        """The retriever of the last complete index, read again when its manifest changed."""
+        manifest = self.store.read_manifest()
+        stamp = _file_stamp(self.store.manifest_path)
+        if self._retriever is None or stamp != self._manifest_stamp:
+            self._retriever = Retriever(self.store, manifest, self.embedder, NEWS)
+            self._manifest_stamp = stamp
+        return self._retriever
 
     def retrieve(self, question: str, top_k: int | None = None) -> list[Passage]:
         """The best chunks for ``question``."""
