@@ -171,6 +171,22 @@ def test_a_figure_the_documents_do_not_give_is_refused(
     assert answer.citations == []
 
 
+def test_a_part_that_means_what_the_corpus_lacks_is_refused_with_it(
+    seeds_engine: Engine,
+) -> None:
+    """A question asking two things is answered part by part; a part that names nothing
+    of its own ("how much does it cost?") means what the other names, and is refused with
+    it when the documents lack that. A part that names its own subject is still answered."""
+    lacking = seeds_engine.ask("Does Russia sell the Zorblax-9 drone, and how much does it cost?")
+    assert lacking.refused, lacking.text
+    assert lacking.citations == []
+    alone = seeds_engine.ask(
+        "Which company makes the Zorblax-9 drone, and how many T-90 tanks did Egypt buy?"
+    )
+    assert not alone.refused
+    assert "500" in alone.text
+
+
 def test_a_refused_answer_cannot_carry_citations() -> None:
     citation = Citation(source="a.txt", start_line=1, end_line=1, quote="x")
     with pytest.raises(pydantic.ValidationError, match="refused"):

@@ -74,15 +74,23 @@ class ExtractiveBackend:
 
     def answer(self, question: str, retriever: Retriever, top_k: int) -> Draft:
         """Quote what answers ``question``; a question that asks two things ("When and
-        where...") is answered part by part, and refused only if no part is answered."""
+        where...") is answered part by part, and refused if no part is answered, or if
+        one part names what the corpus lacks and another names nothing of its own: that
+        one means the first's ("Does httpx support HTTP/3 over QUIC, and how do I enable
+        it?")."""
         chosen: list[Candidate] = []
         notes = []
         layout = MarkdownLines(retriever.store.corpus)
-        for part in split_question(question):
+        parts = split_question(question)
+        infos = [analyze_question(part) for part in parts]
+        if len(parts) > 1 and any(not info.focus for info in infos) and any(
+            _resolve_focus(info, retriever) is None for info in infos
+        ):
+            return Draft.refusal()
+        for part, info in zip(parts, infos, strict=True):
             candidates = self.candidates(part, retriever, top_k, layout)
             if not candidates or not self.scorer.answers(candidates[0]):
                 continue
-            info = analyze_question(part)
             picked = [c for c in self._select(info, candidates, retriever)
                       if not any(_same_line(c, other) for other in chosen)]
             if info.kind in (NUMBER, MONEY) and len({_value(c) for c in picked}) > 1:
