@@ -23,6 +23,11 @@ model also sees news text. Each question's passages are the 30 sentences rag ret
 for it: a sentence of a gold line is positive when it holds one of the required facts (or
 is its line's only sentence); other sentences of gold lines are left out as unclear;
 every other retrieved sentence is negative, all of them for an unanswerable question.
+
+``--docs CORPUS FILE...`` adds ``docs.jsonl`` the same way from question sets about
+another corpus (``evals/httpx/docs-train.jsonl`` about the httpx documentation), so the
+model sees documentation too: prose, inline code, code lines, table rows read with their
+header (as the extractive backend reads them).
 """
 
 from __future__ import annotations
@@ -113,27 +118,33 @@ def pairs_for_article(article: dict[str, Any], number: int) -> list[dict[str, An
     return rows
 
 
-def seed_pairs(question_files: list[Path]) -> list[dict[str, Any]]:
+def corpus_pairs(question_files: list[Path], corpus: Path, prefix: str) -> list[dict[str, Any]]:
+    """Pairs from hand-written questions about ``corpus``: each question's 30 retrieved
+    sentences, labelled by its gold lines and facts; kinds are ``prefix`` + ``_answer``,
+    ``_other`` or ``_unanswerable``."""
+    from rag.answer.extractive import MarkdownLines
     from rag.api import engine_for
     from rag.evaluation.dataset import load_items
     from rag.settings import Settings
 
-    engine = engine_for(Settings.from_env(corpus=ROOT / "seeds"))
+    engine = engine_for(Settings.from_env(corpus=corpus))
     engine.build()
     retriever = engine.retriever()
+    layout = MarkdownLines(retriever.store.corpus)
     rows: list[dict[str, Any]] = []
     for item in (i for path in question_files for i in load_items(path)):
         gold = item.relevant_lines()
         alternatives = [a.lower() for fact in item.facts for a in fact]
         base = {"question": item.question, "qid": item.id, "article": -1}
-        for p in retriever.search(item.question, 30, "sentences"):
+        for found in retriever.search(item.question, 30, "sentences"):
+            p = layout.readable(found)
             if (p.source, p.start_line) in gold:
                 line = retriever.line_sentences(p.source, p.start_line)
                 if len(line) > 1 and not any(a in p.text.lower() for a in alternatives):
                     continue
-                rows.append({**base, "passage": p.text, "label": 1, "kind": "seeds_answer"})
+                rows.append({**base, "passage": p.text, "label": 1, "kind": f"{prefix}_answer"})
             else:
-                kind = "seeds_other" if item.answerable else "seeds_unanswerable"
+                kind = f"{prefix}_other" if item.answerable else f"{prefix}_unanswerable"
                 rows.append({**base, "passage": p.text, "label": 0, "kind": kind})
     return rows
 
@@ -151,6 +162,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", type=Path)
     parser.add_argument("--seeds", type=Path, nargs="+", help="question sets about seeds/ to add")
+    parser.add_argument("--docs", type=Path, nargs="+", metavar=("CORPUS", "FILE"),
+                        help="a corpus folder, then question sets about it to add")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     articles = load_squad(SQUAD)
@@ -159,7 +172,11 @@ def main() -> None:
         write([row for n in chosen for row in pairs_for_article(articles[n], n)],
               args.out / f"{name}.jsonl")
     if args.seeds:
-        write(seed_pairs(args.seeds), args.out / "seeds.jsonl")
+        write(corpus_pairs(args.seeds, ROOT / "seeds", "seeds"), args.out / "seeds.jsonl")
+    if args.docs:
+        if len(args.docs) < 2:
+            parser.error("--docs takes a corpus folder and at least one question set")
+        write(corpus_pairs(args.docs[1:], args.docs[0], "docs"), args.out / "docs.jsonl")
 
 
 if __name__ == "__main__":

