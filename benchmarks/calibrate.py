@@ -3,6 +3,8 @@
     python benchmarks/calibrate.py            # fit on evals/dataset.jsonl, report, no write
     python benchmarks/calibrate.py --write    # ... and write rag/answer/extractive_model.json
     python benchmarks/calibrate.py --squad 800  # also fit on 800 SQuAD 2.0 questions
+    python benchmarks/calibrate.py --docs ../shared/bench/httpx-docs/docs \
+        evals/httpx/docs-train.jsonl        # also fit on questions about another corpus
 
 With ``--squad N`` the fit also uses N questions drawn evenly from the articles of
 shared/bench/squad that the answerability model was trained on (one file per article,
@@ -178,6 +180,9 @@ def main() -> None:
     parser.add_argument("--squad-test", type=int, default=300, help="SQuAD questions to measure")
     parser.add_argument("--reranked", type=int, default=None, help="try this shortlist size")
     parser.add_argument("--blind", action="store_true", help="also measure the holdout sets")
+    parser.add_argument("--docs", type=Path, nargs=2, metavar=("CORPUS", "FILE"),
+                        help="also fit on these questions about that corpus (and measure "
+                             "evals/httpx/docs-dev.jsonl there)")
     args = parser.parse_args()
     engine = engine_for(Settings.from_env(corpus=ROOT / "seeds"))
     train = load_items(args.train)
@@ -194,6 +199,11 @@ def main() -> None:
     if args.squad or args.squad_test:
         squad_engine, squad_train, squad_test = squad_split(args.squad, args.squad_test)
         gathered += gather(squad_engine, backend, squad_train)
+    docs_engine = None
+    if args.docs:
+        docs_engine = engine_for(Settings.from_env(corpus=args.docs[0]))
+        docs_engine.build()
+        gathered += gather(docs_engine, backend, load_items(args.docs[1]))
     rows, labels = [], []
     for item, candidates in gathered:
         gold = item.relevant_lines()
@@ -211,7 +221,8 @@ def main() -> None:
             c.score = fitted.score(c.features)
         scored.append((item, sorted(candidates, key=lambda c: -c.score)))
     scorer, value = choose_threshold(scored, weights, bias)
-    print(f"fitted on {args.train.name} and {len(squad_train)} SQuAD questions: "
+    extra = f" and {args.docs[1].name}" if args.docs else ""
+    print(f"fitted on {args.train.name}{extra} and {len(squad_train)} SQuAD questions: "
           f"{len(gathered)} questions, {len(rows)} candidates, "
           f"{sum(labels)} positive; threshold {scorer.threshold:.2f}, trust_model "
           f"{scorer.trust_model:.2f}, min_model {scorer.min_model:.2f} "
@@ -236,11 +247,14 @@ def main() -> None:
             if close:
                 report(f"  -{len(close)} near",
                        measure(engine, tuned, [i for i in blind if i.id not in close]))
+    if docs_engine is not None:
+        for name in (args.docs[1].stem, "docs-dev"):
+            report(name, measure(docs_engine, tuned, load_items(evals / "httpx" / f"{name}.jsonl")))
     if squad_engine is not None and squad_test:
         report("squad-test", measure(squad_engine, tuned, squad_test))
     if args.write:
         target = ROOT / "rag" / "answer" / MODEL_FILE
-        scorer.save(target, note=f"fitted by benchmarks/calibrate.py on {args.train.name}")
+        scorer.save(target, note=f"fitted by benchmarks/calibrate.py on {args.train.name}{extra}")
         print(f"wrote {target}")
 
 
