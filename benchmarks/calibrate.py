@@ -31,7 +31,6 @@ writers ask some of the same things.
 from __future__ import annotations
 
 import argparse
-import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -40,7 +39,7 @@ from rag.answer.judge import Candidate
 from rag.answer.scorer import MODEL_FILE, LinearScorer, fit_logistic
 from rag.api import engine_for
 from rag.engine import Engine, resolve_draft
-from rag.evaluation.dataset import EvalItem, load_items
+from rag.evaluation.dataset import EvalItem, load_items, near_duplicates
 from rag.evaluation.metrics import Summary, score_item, summarize
 from rag.evaluation.squad import TRAINED_ARTICLES, load_squad, write_squad_corpus
 from rag.settings import Settings
@@ -131,20 +130,6 @@ def report(name: str, s: Summary) -> None:
     print(f"{name:<12} {s.citation_hit:.2f}  {s.citation_precision:.2f}  "
           f"{s.citation_recall:.2f}   {s.facts:.2f}  {s.refusal_recall:.2f}   "
           f"{s.over_refusal:.2f}   {s.faithfulness:.2f}")
-
-
-def near_duplicates(items: list[EvalItem], others: list[EvalItem]) -> set[str]:
-    """Ids of ``items`` whose question shares most of its words with one of ``others``."""
-    def word_set(text: str) -> set[str]:
-        return set(re.findall(r"[a-z0-9]+", text.lower()))
-
-    seen = [word_set(o.question) for o in others]
-    close = set()
-    for item in items:
-        mine = word_set(item.question)
-        if any(len(mine & s) / len(mine | s) > NEAR_DUPLICATE for s in seen):
-            close.add(item.id)
-    return close
 
 
 def squad_split(train: int, test: int) -> tuple[Engine, list[EvalItem], list[EvalItem]]:
@@ -243,13 +228,14 @@ def main() -> None:
         for name in BLIND_SETS:
             blind = load_items(evals / f"{name}.jsonl")
             report(name, measure(engine, tuned, blind))
-            close = near_duplicates(blind, seen)
+            close = near_duplicates(blind, seen, NEAR_DUPLICATE)
             if close:
                 report(f"  -{len(close)} near",
                        measure(engine, tuned, [i for i in blind if i.id not in close]))
     if docs_engine is not None:
-        for name in (args.docs[1].stem, "docs-dev"):
-            report(name, measure(docs_engine, tuned, load_items(evals / "httpx" / f"{name}.jsonl")))
+        for path in dict.fromkeys((args.docs[1].resolve(),
+                                   (evals / "httpx" / "docs-dev.jsonl").resolve())):
+            report(path.stem, measure(docs_engine, tuned, load_items(path)))
     if squad_engine is not None and squad_test:
         report("squad-test", measure(squad_engine, tuned, squad_test))
     if args.write:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -9,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from rag.errors import ConfigError
 
-__all__ = ["CATEGORIES", "EvalItem", "GoldFact", "LineRange", "load_items"]
+__all__ = ["CATEGORIES", "EvalItem", "GoldFact", "LineRange", "load_items", "near_duplicates"]
 
 CATEGORIES = (
     "single_fact", "multi_file", "numbers", "conflicting", "paraphrase", "unanswerable",
@@ -73,3 +74,19 @@ def load_items(path: Path) -> list[EvalItem]:
         except ValidationError as exc:
             raise ConfigError(f"{path}:{number}: {exc.errors()[0]['msg']}") from exc
     return items
+
+
+def near_duplicates(items: list[EvalItem], others: list[EvalItem], share: float) -> set[str]:
+    """Ids of ``items`` whose question shares more than ``share`` of its words (word-set
+    Jaccard) with a question of ``others``: independent writers about the same pages ask
+    some of the same things, and a set trained or fitted on must not repeat one measured."""
+    def word_set(text: str) -> set[str]:
+        return set(re.findall(r"[a-z0-9]+", text.lower()))
+
+    seen = [word_set(o.question) for o in others]
+    close = set()
+    for item in items:
+        mine = word_set(item.question)
+        if any(len(mine & s) / len(mine | s) > share for s in seen):
+            close.add(item.id)
+    return close
