@@ -132,6 +132,8 @@ def test_a_markdown_corpus_on_disk_is_indexed_with_its_structure(tmp_path: Path)
 DOCS = {
     "acme.md": PAGE,
     "history.md": "# History\n\nThe Alpha model is made in Porto.\n\nIt was first sold in 2019.\n",
+    "proxies.md": "# Proxies\n\nSkip the proxy for a single intranet host...\n\n```python\n"
+                  "mounts = {\"all://\": proxy, \"all://wiki.intranet\": None}\n```\n",
     "api.md": "# Response\n\n* `.elapsed` - The time taken between sending the request and "
               "receiving the response.\n* `.encoding` - The text encoding used.\n",
 }
@@ -174,6 +176,14 @@ def test_a_command_is_answered_with_its_code_block(docs_engine: Engine) -> None:
     answer = docs_engine.ask("What command initialises acme?")
     assert ("acme.md", 11, 12) in cited(answer)
     assert "acme init --here" in answer.text
+
+
+def test_prose_ending_in_an_ellipsis_is_answered_with_the_code_it_introduces(
+    docs_engine: Engine,
+) -> None:
+    answer = docs_engine.ask("How do I skip the proxy for one intranet host?")
+    assert cited(answer) == [("proxies.md", 3, 3), ("proxies.md", 6, 6)]
+    assert '"all://wiki.intranet": None' in answer.text
 
 
 def test_a_table_row_reads_with_its_column_names_and_units() -> None:

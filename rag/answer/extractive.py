@@ -34,7 +34,7 @@ from rag.language.figures import MONEY, NUMBER
 from rag.language.questions import QuestionInfo, split_question
 from rag.language.sentences import sentence_spans
 from rag.language.words import words
-from rag.markdown import CODE, FENCE, TABLE, Role, is_markdown, line_roles, table_cells
+from rag.markdown import CODE, FENCE, TABLE, TEXT, Role, is_markdown, line_roles, table_cells
 from rag.retrieval import Retriever
 from rag.types import Passage
 from rag.verify.markers import literal_brackets
@@ -42,6 +42,8 @@ from rag.verify.markers import literal_brackets
 __all__ = ["CONFLICT_NOTE", "ExtractiveBackend", "ExtractiveParams"]
 
 CONFLICT_NOTE = "The sources differ:"
+# Prose that introduces what follows: "Use a transport:", "For example..."
+_INTRO = re.compile(r"(?::|\.\.\.|\u2026)\s*$")
 
 
 @dataclass(frozen=True)
@@ -290,8 +292,8 @@ def _same_line(a: Candidate, b: Candidate) -> bool:
 
 class MarkdownLines:
     """What the structure of a Markdown file says about a line, read from the file as it
-    is: the code block a line is in, the one it introduces (prose ending in a colon, then
-    the block), the header row of a table row."""
+    is: the code block a line is in, the one it introduces (prose ending in a colon or an
+    ellipsis, then the block), the header row of a table row."""
 
     MAX_LINES = 12  # a longer block is not quoted whole: its one matching line is
 
@@ -313,7 +315,7 @@ class MarkdownLines:
     def after(self, source: str, line: int) -> tuple[int, int] | None:
         """The code lines of a short block that ``line`` introduces."""
         lines, roles = self._file(source)
-        if not roles or not lines[line - 1].rstrip().endswith(":"):
+        if not roles or roles[line - 1].kind != TEXT or not _INTRO.search(lines[line - 1]):
             return None
         following = line
         while following < len(roles) and not lines[following].strip():
@@ -363,7 +365,7 @@ def _compose(chosen: list[Candidate], conflicts: list[int], layout: MarkdownLine
     """The quoted sentences with their markers; ``CONFLICT_NOTE`` before the candidates
     at the positions in ``conflicts`` (where differing figures begin). In Markdown, a
     code line is quoted with its (short) block, and prose that introduces a code block
-    ("Use a transport:") with that block."""
+    ("Use a transport:", "For example...") with that block."""
     citations: list[DraftCitation] = []
     parts: list[str] = []
     for position, candidate in enumerate(chosen):
