@@ -9,6 +9,8 @@ import sys
 import pytest
 
 from rag.answer.vocabulary import NEWS
+from rag.language.figures import DATE
+from rag.language.questions import NAME, OTHER, YESNO, analyze_question
 from rag.language.sentences import sentence_spans
 from rag.language.words import BASE
 
@@ -47,3 +49,33 @@ def test_splitting_a_huge_line_reads_it_once(line: str) -> None:
     done = subprocess.run([sys.executable, "-c", code], input=line, capture_output=True,
                           text=True, timeout=120, check=True)
     assert int(done.stdout) >= 1
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("When did Vostok-2022 begin?", DATE),
+        ("When's the deadline?", DATE),
+        ("Since when?", DATE),
+        ("When and where did Putin and Kim Jong Un last meet?", DATE),
+        # "When" that opens a clause does not ask for a date.
+        ("When I catch httpx.HTTPStatusError, which attributes can I read?", OTHER),
+        ("When several entries could match the same URL, who decides?", NAME),
+        ("Do cookies persist across requests when I use httpx.get()?", YESNO),
+    ],
+)
+def test_when_asks_for_a_date_only_as_the_question_word(question: str, kind: str) -> None:
+    assert analyze_question(question).kind == kind
+
+
+@pytest.mark.parametrize(
+    ("question", "focus"),
+    [
+        ("Show me how to call an endpoint protected by HTTP Digest auth.", ("http", "digest")),
+        ("What's the argument for sending a JSON request body?", ("json",)),
+        ("Roughly how many tanks did Egypt buy?", ("egypt",)),
+        ("Turkey bought what?", ("turkey",)),
+    ],
+)
+def test_an_opening_request_word_is_not_a_name(question: str, focus: tuple[str, ...]) -> None:
+    assert analyze_question(question).focus == focus

@@ -107,7 +107,8 @@ def focus_terms(text: str, vocab: Vocabulary = BASE) -> list[str]:
             continue
         is_code = any(c.isdigit() for c in token) and any(c.isalpha() for c in token)
         is_number = token.replace(",", "").replace(".", "").isdigit()
-        is_name = token[0].isupper() and (i > 0 or plain not in _OPENERS)
+        opener = re.sub(r"['’]s$", "", plain)  # "What's", "How's"
+        is_name = token[0].isupper() and (i > 0 or opener not in _OPENERS)
         if is_code or is_number:
             found.append(vocab.form(token.replace(",", "")))
         elif is_name:
@@ -123,7 +124,10 @@ _OPENERS = {"which", "what", "who", "whom", "whose", "when", "where", "why", "ho
             "were", "has", "have", "had", "can", "could", "will", "would", "should", "the", "a",
             "an", "around", "besides", "apart", "other", "than", "to", "as", "per", "under",
             "with", "without", "about", "if", "although", "though", "while", "despite",
-            "beyond", "just", "using", "based", "please", "ignore"}
+            "beyond", "just", "using", "based", "please", "ignore",
+            # imperatives and adverbs that open a request: "Show me how...", "Roughly how"
+            "show", "explain", "describe", "suppose", "imagine", "assume", "roughly",
+            "together", "instead", "once", "overall"}
 
 
 def analyze_question(question: str, vocab: Vocabulary = BASE) -> QuestionInfo:
@@ -171,9 +175,17 @@ def analyze_question(question: str, vocab: Vocabulary = BASE) -> QuestionInfo:
 
 
 def low_from_wh(low: str) -> str:
-    """The lower-cased question from its first question word on."""
-    first = re.search(r"\b(what|which|who|whom|whose|when|where|why|how)\b", low)
+    """The lower-cased question from its first question word on. "When" asks only when
+    a verb follows it ("when did"); otherwise it opens a clause: "When I catch the error,
+    which attributes...?", "Do cookies persist when I use httpx.get()?"."""
+    first = _FIRST_WH.search(low)
     return low[first.start():] if first else low
+
+
+_FIRST_WH = re.compile(
+    r"\b(?:what|which|who|whom|whose|where|why|how)\b"
+    rf"|\bwhen(?=\s+(?:and|or|{'|'.join(sorted(_AUXILIARIES))})\b|['’]s\b|\s*\?)"
+)
 
 
 def _interrogative_part(question: str) -> str:
@@ -207,7 +219,7 @@ def _kind_and_target(low: str, focus: set[str], vocab: Vocabulary) -> tuple[str,
         _MONEY_WORDS.search(low) or re.search(r"\b(value|sum) (of|in)\b|\btotal value\b", low)
     ):
         return MONEY, None
-    if re.search(r"^when\b", low):
+    if re.search(r"^when\b", low) and _FIRST_WH.match(low):
         return DATE, None
     if m := re.search(r"\bname(?:s)? of (?:the |a |an |its |their )?((?:[\w-]+ ){0,2}[\w-]+)",
                       low):
