@@ -186,6 +186,13 @@ def test_prose_ending_in_an_ellipsis_is_answered_with_the_code_it_introduces(
     assert '"all://wiki.intranet": None' in answer.text
 
 
+def test_a_question_that_sets_its_scene_before_asking_how_is_answered_from_the_scene(
+    docs_engine: Engine,
+) -> None:
+    answer = docs_engine.ask("One intranet host must skip the proxy. How?")
+    assert ("proxies.md", 6, 6) in cited(answer)
+
+
 def test_a_table_row_reads_with_its_column_names_and_units() -> None:
     header = "| Model | Price (USD) | Weight (kg) | Notes |"
     assert table_cells("| Beta | 250 | 30 | light |", header) == (

@@ -21,7 +21,7 @@ from rag.language.figures import (
     REASON,
     YESNO,
 )
-from rag.language.words import BASE, STOPWORDS, Vocabulary, normalize, words
+from rag.language.words import BASE, NUMBER_WORDS, STOPWORDS, Vocabulary, normalize, words
 
 __all__ = [
     "QuestionInfo",
@@ -100,15 +100,18 @@ def focus_terms(text: str, vocab: Vocabulary = BASE) -> list[str]:
     """Names, codes and numbers in ``text`` (``Algeria``, ``T-90``, ``IAEA``, ``2019``)."""
     text = re.sub(r"\bUnited States\b|\bU\.S\.", "US", text)
     found = []
-    for i, match in enumerate(re.finditer(r"[\w’'.-]*\w", text)):
+    before = 0
+    for match in re.finditer(r"[\w’'.-]*\w", text):
         token = match.group(0).strip(".")
-        plain = normalize(token)
+        plain = re.sub(r"['’](?:s|d|m|ve|ll|re)$", "", normalize(token))  # "What's", "I'd"
+        starts = before == 0 or re.search(r"[.!?:]\s*$", text[before : match.start()])
+        before = match.end()
         if not token or plain in STOPWORDS:
             continue
         is_code = any(c.isdigit() for c in token) and any(c.isalpha() for c in token)
         is_number = token.replace(",", "").replace(".", "").isdigit()
-        opener = re.sub(r"['’]s$", "", plain)  # "What's", "How's"
-        is_name = token[0].isupper() and (i > 0 or opener not in _OPENERS)
+        is_name = token[0].isupper() and not (
+            starts and (plain in _OPENERS or plain in NUMBER_WORDS))
         if is_code or is_number:
             found.append(vocab.form(token.replace(",", "")))
         elif is_name:
@@ -127,15 +130,15 @@ _OPENERS = {"which", "what", "who", "whom", "whose", "when", "where", "why", "ho
             "beyond", "just", "using", "based", "please", "ignore",
             # imperatives and adverbs that open a request: "Show me how...", "Roughly how"
             "show", "explain", "describe", "suppose", "imagine", "assume", "roughly",
-            "together", "instead", "once", "overall"}
+            "together", "instead", "once", "overall", "every", "inside", "testing", "porting"}
 
 
 def analyze_question(question: str, vocab: Vocabulary = BASE) -> QuestionInfo:
     """Split off instructions, then classify what ``question`` asks for; words compared in
     ``vocab``'s forms."""
-    text = _interrogative_part(question)
+    text, interrogative = _context_and_question(question)
     asked = _ALTERNATIVES.sub("?", text)  # "..., India or Algeria?": options, not subjects
-    low = normalize(asked)
+    low = normalize(_ALTERNATIVES.sub("?", interrogative))
     focus = focus_terms(asked, vocab)
     kind, target = _kind_and_target(low, set(focus), vocab)
     subject = [
@@ -188,13 +191,27 @@ _FIRST_WH = re.compile(
 )
 
 
-def _interrogative_part(question: str) -> str:
-    """The question itself, when it comes wrapped in instructions ("Ignore ... . Who ...?")."""
-    sentences = [s.strip() for s in re.split(r"(?<=[.!?:])\s+", question.strip()) if s.strip()]
+def _context_and_question(question: str) -> tuple[str, str]:
+    """What the question says, less any instructions it comes wrapped in ("Ignore ... .
+    Who ...?"), and its interrogative sentences alone, which decide what kind of answer
+    it asks for. Other sentences are the question's context and stay: in "I need the
+    body bytes exactly as the server sent them. How?" the first sentence is the
+    question."""
+    text = question.strip()
+    sentences = [s.strip() for s in re.split(r"(?<=[.!?:])\s+", text) if s.strip()]
     asked = [s for s in sentences if s.endswith("?")]
-    if asked and len(sentences) > 1:
-        return " ".join(asked)
-    return question.strip()
+    if not asked or len(sentences) == 1:
+        return text, text
+    kept = [s for s in sentences if s.endswith("?") or not _INSTRUCTION.search(s)]
+    return " ".join(kept), " ".join(asked)
+
+
+# A sentence addressed to the answering system, not about the documents' subject.
+_INSTRUCTION = re.compile(
+    r"\b(?:ignore|instructions?|reply|respond|answer|cite|citations?|documents?|sources?|"
+    r"admin|pretend|prompt|caveats?|memory)\b|\b[\w-]+\.txt\b",
+    re.IGNORECASE,
+)
 
 
 def _kind_and_target(low: str, focus: set[str], vocab: Vocabulary) -> tuple[str, str | None]:
