@@ -1,6 +1,7 @@
 """What each line of a Markdown file is: its heading path, and whether it is a heading, a
 line of prose, a list item, a table row (and which line is its header), a line of a fenced
-or indented code block, or markup with nothing to quote (a fence, a rule, front matter).
+or indented code block, or markup with nothing to quote (a fence, a rule, front matter,
+a line of HTML tags and nothing else).
 
 Parsed with markdown-it-py (CommonMark plus tables); line numbers are the file's own, so
 everything built on this still cites exact lines. Two MkDocs extensions the CommonMark
@@ -116,8 +117,10 @@ def _roles(lines: tuple[str, ...]) -> tuple[Role, ...]:
             if lines[n].strip() == "---":
                 kinds[n] = MARKUP
                 break
-    for n, line in enumerate(lines):  # table separator rows say nothing
-        if kinds[n] == TABLE and re.fullmatch(r"\s*\|?[\s:|-]+\|?\s*", line):
+    for n, line in enumerate(lines):  # lines that say nothing
+        separator = kinds[n] == TABLE and re.fullmatch(r"\s*\|?[\s:|-]+\|?\s*", line)
+        tags_only = kinds[n] == TEXT and not search_text(line)  # "</a>", "<p>"
+        if separator or tags_only:
             kinds[n] = MARKUP
     roles = []
     path: list[tuple[int, str]] = []

@@ -85,6 +85,12 @@ def test_every_line_gets_its_kind_and_heading_path() -> None:
     assert kinds[28] == TEXT  # still the admonition's body
 
 
+def test_a_line_of_html_tags_alone_is_markup_and_its_words_are_text() -> None:
+    lines = ["<div align=\"center\">", "<a href=\"https://example.com\">", "</a>",
+             "<em>A next-generation HTTP client.</em>", "</div>"]
+    assert [r.kind for r in line_roles(lines)] == [MARKUP, MARKUP, MARKUP, TEXT, MARKUP]
+
+
 def test_sentences_of_a_wrapped_paragraph_cite_the_lines_they_span() -> None:
     units = sentence_units(_doc(PAGE))
     spans = [(u.start_line, u.end_line, u.text) for u in units]
