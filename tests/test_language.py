@@ -94,3 +94,17 @@ def test_a_questions_context_sentences_stay_and_instructions_go() -> None:
     # A capitalised common word opening a context sentence is not a name.
     assert analyze_question("I'm testing a Flask app. Inside it, how do I mount one?").focus \
         == ("flask",)
+
+
+@pytest.mark.parametrize(
+    ("question", "version"),
+    [
+        ("What is the oldest Python version I can run HTTPX on?", True),
+        ("In which httpx release did data= start warning?", True),
+        ("What minimum version of the h2 package does httpx need?", True),
+        ("How can I print which TLS version was negotiated?", False),
+        ("On what date did the Kremlin release its statement?", False),
+    ],
+)
+def test_a_question_asking_which_version(question: str, version: bool) -> None:
+    assert analyze_question(question).version is version

@@ -140,6 +140,8 @@ DOCS = {
     "history.md": "# History\n\nThe Alpha model is made in Porto.\n\nIt was first sold in 2019.\n",
     "proxies.md": "# Proxies\n\nSkip the proxy for a single intranet host...\n\n```python\n"
                   "mounts = {\"all://\": proxy, \"all://wiki.intranet\": None}\n```\n",
+    "requirements.md": "# Requirements\n\nAcme runs on Python 3.9+.\n\n"
+                       "For HTTP/2 it needs the h2 package.\n",
     "api.md": "# Response\n\n* `.elapsed` - The time taken between sending the request and "
               "receiving the response.\n* `.encoding` - The text encoding used.\n",
 }
@@ -197,6 +199,13 @@ def test_a_question_that_sets_its_scene_before_asking_how_is_answered_from_the_s
 ) -> None:
     answer = docs_engine.ask("One intranet host must skip the proxy. How?")
     assert ("proxies.md", 6, 6) in cited(answer)
+
+
+def test_a_version_question_is_answered_by_a_version_or_refused(docs_engine: Engine) -> None:
+    answer = docs_engine.ask("What is the oldest Python version Acme runs on?")
+    assert cited(answer) == [("requirements.md", 3, 3)]
+    # The h2 line names h2 but no version of it: refused, not answered with that line.
+    assert docs_engine.ask("What minimum version of the h2 package does Acme need?").refused
 
 
 def test_a_table_row_reads_with_its_column_names_and_units() -> None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -249,20 +249,8 @@ def _resolve_focus(info: QuestionInfo, retriever: Retriever) -> QuestionInfo | N
     def resolved(terms: tuple[str, ...]) -> tuple[str, ...]:
         return tuple(form for t in terms for form in mapping.get(t, (t,)))
 
-    return QuestionInfo(
-        text=info.text,
-        kind=info.kind,
-        target=info.target,
-        target_phrase=info.target_phrase,
-        quoted=info.quoted,
-        asked=info.asked,
-        focus=resolved(info.focus),
-        subject=resolved(info.subject),
-        exclusive=resolved(info.exclusive),
-        person=info.person,
-        place=info.place,
-        terms=resolved(info.terms),
-    )
+    return replace(info, focus=resolved(info.focus), subject=resolved(info.subject),
+                   exclusive=resolved(info.exclusive), terms=resolved(info.terms))
 
 
 def _compound_parts(term: str) -> list[str]:

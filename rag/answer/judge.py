@@ -10,7 +10,8 @@ candidate, for the eval harness and debugging):
   near "killed"), and hold a figure or date that the question does not already hold,
   in the clause of the subject (India's 450 does not answer for Algeria), counting the
   asked thing ("50,000 soldiers" for "troops");
-* for a name: hold a name the question does not (a person's when a person is asked).
+* for a name: hold a name the question does not (a person's when a person is asked);
+* for "which version" or "which release": hold a version number ("3.9+", "1.0").
 Features then describe how well the passage fits, a failed check among them
 (``off_subject``, ``off_kind``): a check is evidence, not a verdict, because on questions
 nobody tuned the checks on they threw away right answers (a paraphrase that names its
@@ -60,7 +61,10 @@ OFF_SUBJECT = frozenset({
 # says. The model reads "India has purchased more than 450 and Algeria has also bought
 # T-90 tanks" as answering how many Algeria bought (0.83); the clause check does not.
 _NO_SLOT = "holds no {} for the question"  # the rejection of a sentence without the asked kind
-NO_FIGURE = frozenset(_NO_SLOT.format(kind) for kind in VALUED)
+NO_VERSION = _NO_SLOT.format("version")
+NO_FIGURE = frozenset(_NO_SLOT.format(kind) for kind in VALUED) | {NO_VERSION}
+# A version number: "1.0", "3.9+", "v2", "0.27.x".
+_VERSION = re.compile(r"(?<![\w.])v?\d+(?:\.\d+)+\+?(?![\w])|\bv\d+\b|\b\d+\.x\b")
 _NEAR_WORD = 0.45  # word similarity below which two words are taken as unrelated
 _PRONOUN = re.compile(r"\b(he|she|He|She)\b")
 
@@ -150,6 +154,8 @@ class Judge:
             return "lacks the question's subject"
         if info.kind == REASON and not gives_reason(passage.text):
             return "gives no reason"
+        if info.version and not _VERSION.search(passage.text):
+            return NO_VERSION
         return None
 
     def _alignment(self, content: list[str], have: set[str]) -> tuple[float, float]:

@@ -74,6 +74,7 @@ class QuestionInfo:
     person: bool  # asks for a person ("who", "which minister")
     place: bool  # asks for a place ("where", "in which city")
     terms: tuple[str, ...]  # forms of the content words
+    version: bool = False  # asks which version or release ("What minimum version of h2...")
 
 
 _WH = r"(?:what|which|who|whom|whose|when|where|why|how)"
@@ -174,7 +175,17 @@ def analyze_question(question: str, vocab: Vocabulary = BASE) -> QuestionInfo:
         person=person,
         place=place,
         terms=tuple(dict.fromkeys(vocab.form(w) for w in words(asked) if w not in STOPWORDS)),
+        version=bool(_VERSION_ASKED.match(low_from_wh(low))),
     )
+
+
+# "What minimum version of h2...", "In which httpx release...", "What is the oldest
+# Python version...": the answer is a version number.
+_VERSION_ASKED = re.compile(
+    r"(?:what|which)(?:['’]s)?\s+(?:(?:is|are|was|were)\s+)?(?:the\s+)?"
+    r"(?:(?:minimum|maximum|oldest|newest|latest|earliest|first|last|lowest|highest|required|"
+    r"supported|min|max)\s+)?(?:[\w.-]+\s+)?(?:version|release)s?\b"
+)
 
 
 def low_from_wh(low: str) -> str:
