@@ -108,3 +108,11 @@ def test_a_questions_context_sentences_stay_and_instructions_go() -> None:
 )
 def test_a_question_asking_which_version(question: str, version: bool) -> None:
     assert analyze_question(question).version is version
+
+
+def test_options_offered_after_a_comma_are_not_names_to_look_for() -> None:
+    assert analyze_question("Which country bought 500 T-90 tanks, India or Algeria?").focus \
+        == ("500", "t-90")
+    # "NTLM or Kerberos" here is what is asked about, not a choice offered.
+    assert analyze_question("How do I authenticate to a proxy that requires NTLM or Kerberos?"
+                            ).focus == ("ntlm", "kerbero")

@@ -57,7 +57,9 @@ _SUBJECT = re.compile(
 )
 _EXCLUSIVE = re.compile(r"\b(?:only|solely|just)\s+([A-Z][\w’'-]*)|([A-Z][\w’'-]*)\s+"
                         r"(?:alone|only|by itself|on its own)\b")
-_ALTERNATIVES = re.compile(r",?\s+([A-Z][\w’' -]*?)\s+or\s+([A-Z][\w’' -]*?)\s*\?\s*$")
+# Options offered after a comma, each a name of up to three words: "..., India or Algeria?"
+_OPTION = r"[A-Z][\w’'-]*(?:\s+[A-Z][\w’'-]*){0,2}"
+_ALTERNATIVES = re.compile(rf",\s+({_OPTION})\s+or\s+({_OPTION})\s*\?\s*$")
 
 
 @dataclass(frozen=True)
