@@ -114,6 +114,9 @@ class Chat:
         self.process = subprocess.Popen(
             [str(RAG), "chat", *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=subprocess.PIPE, env={**os.environ, **(env or {})},
+            # Ctrl-C as a terminal sends it, even when these tests run as a background job
+            # (a shell starts those with SIGINT ignored, and a child inherits that).
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )
         self.out: queue.Queue[tuple[str, str]] = queue.Queue()
         self.stderr: list[str] = []
