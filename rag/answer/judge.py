@@ -63,8 +63,8 @@ OFF_SUBJECT = frozenset({
 _NO_SLOT = "holds no {} for the question"  # the rejection of a sentence without the asked kind
 NO_VERSION = _NO_SLOT.format("version")
 NO_FIGURE = frozenset(_NO_SLOT.format(kind) for kind in VALUED) | {NO_VERSION}
-# A version number: "1.0", "3.9+", "v2", "0.27.x".
-_VERSION = re.compile(r"(?<![\w.])v?\d+(?:\.\d+)+\+?(?![\w])|\bv\d+\b|\b\d+\.x\b")
+# A version number: "1.0", "3.9+", "v2", "0.27.x"; not a protocol's ("HTTP/1.1").
+_VERSION = re.compile(r"(?<![\w./])v?\d+(?:\.\d+)+\+?(?![\w])|\bv\d+\b|\b\d+\.x\b")
 _NEAR_WORD = 0.45  # word similarity below which two words are taken as unrelated
 _PRONOUN = re.compile(r"\b(he|she|He|She)\b")
 
