@@ -1,7 +1,8 @@
 """What each line of a Markdown file is: its heading path, and whether it is a heading, a
 line of prose, a list item, a table row (and which line is its header), a line of a fenced
 or indented code block, or markup with nothing to quote (a fence, a rule, front matter,
-a line of HTML tags and nothing else).
+a line of HTML tags and nothing else, an API-reference directive such as ``::: httpx.get``
+that the site generator replaces with a docstring).
 
 Parsed with markdown-it-py (CommonMark plus tables); line numbers are the file's own, so
 everything built on this still cites exact lines. Two MkDocs extensions the CommonMark
@@ -107,8 +108,11 @@ def _roles(lines: tuple[str, ...]) -> tuple[Role, ...]:
         elif token.type == "hr":
             kinds[begin] = MARKUP
         elif token.type == "paragraph_open":
+            directive = prepared[begin].lstrip().startswith(":::")
             for n in range(begin, end):
                 blocks[n] = (begin + 1, end)
+                if directive:  # "::: httpx.get" and its options: filled in from code
+                    kinds[n] = MARKUP
     for n in extension_heads:
         kinds[n] = MARKUP
     if lines and lines[0].strip() == "---":  # front matter

@@ -91,6 +91,12 @@ def test_a_line_of_html_tags_alone_is_markup_and_its_words_are_text() -> None:
     assert [r.kind for r in line_roles(lines)] == [MARKUP, MARKUP, MARKUP, TEXT, MARKUP]
 
 
+def test_an_api_reference_directive_is_markup() -> None:
+    lines = ["::: httpx.Client", "    :docstring:", "    :members: headers cookies", "",
+             "Clients keep connections open."]
+    assert [r.kind for r in line_roles(lines)] == [MARKUP, MARKUP, MARKUP, MARKUP, TEXT]
+
+
 def test_sentences_of_a_wrapped_paragraph_cite_the_lines_they_span() -> None:
     units = sentence_units(_doc(PAGE))
     spans = [(u.start_line, u.end_line, u.text) for u in units]
@@ -141,7 +147,7 @@ DOCS = {
     "proxies.md": "# Proxies\n\nSkip the proxy for a single intranet host...\n\n```python\n"
                   "mounts = {\"all://\": proxy, \"all://wiki.intranet\": None}\n```\n",
     "requirements.md": "# Requirements\n\nAcme runs on Python 3.9+.\n\n"
-                       "For HTTP/2 it needs the h2 package.\n",
+                       "For HTTP/1.1 and HTTP/2 it needs the h2 package.\n",
     "api.md": "# Response\n\n* `.elapsed` - The time taken between sending the request and "
               "receiving the response.\n* `.encoding` - The text encoding used.\n",
 }
@@ -204,7 +210,7 @@ def test_a_question_that_sets_its_scene_before_asking_how_is_answered_from_the_s
 def test_a_version_question_is_answered_by_a_version_or_refused(docs_engine: Engine) -> None:
     answer = docs_engine.ask("What is the oldest Python version Acme runs on?")
     assert cited(answer) == [("requirements.md", 3, 3)]
-    # The h2 line names h2 but no version of it: refused, not answered with that line.
+    # The h2 line names h2 but no version of it (HTTP/1.1 is a protocol's): refused.
     assert docs_engine.ask("What minimum version of the h2 package does Acme need?").refused
 
 
