@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from rag.embeddings import MiniLMEmbedder
+from rag.embeddings import EMBEDDING_DIM, MiniLMEmbedder
 from rag.language.words import BASE, Vocabulary, terms, words
 from rag.store import LEVELS, IndexStore, Manifest, Records
 from rag.types import Passage
@@ -102,6 +102,7 @@ class Retriever:
         self._levels: dict[str, _Level] = {}
         self._stats: _Stats | None = None
         self._stored: dict[str, int] = {}  # records in each level's collection, counted
+        self._by_text: dict[str, npt.NDArray[np.float32]] | None = None
         for level in LEVELS:
             count = sum(len(entry.ids[level]) for entry in manifest.files.values())
             records = store.records(manifest, level, vectors=count <= EXACT_RECORDS)
@@ -176,6 +177,27 @@ class Retriever:
 
     def embed_query(self, question: str) -> npt.NDArray[np.float32]:
         return self.embedder.embed_one(question)
+
+    def text_vectors(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        """Unit vectors of ``texts``: read from the index where a record was embedded from
+        exactly that text (a sentence or line of a plain-text file), embedded otherwise.
+        The stored vector and a fresh one differ by float rounding only (about 1e-8)."""
+        if self._by_text is None:
+            found: dict[str, npt.NDArray[np.float32]] = {}
+            for level in self._levels.values():
+                records = level.records
+                if records.vectors is None:
+                    continue
+                for i, text in enumerate(records.texts):
+                    if records.searchable(i) == text:
+                        found.setdefault(text, records.vectors[i])
+            self._by_text = found
+        known = self._by_text
+        missing = [t for t in texts if t not in known]
+        embedded = dict(zip(missing, self.embedder.embed_known(missing), strict=True))
+        if not texts:
+            return np.zeros((0, EMBEDDING_DIM), dtype=np.float32)
+        return np.stack([known[t] if t in known else embedded[t] for t in texts])
 
     def search(
         self,

@@ -143,6 +143,26 @@ def test_dense_ranking_is_exact(seeds_engine: Engine, monkeypatch: pytest.Monkey
     assert [(p.source, p.start_line, p.text) for p in passages] == expected
 
 
+def test_a_sentence_in_the_index_is_not_embedded_again(
+    seeds_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    retriever = seeds_engine.retriever()
+    stored = [p.text for p in retriever.search("Army-2022 arms offers", 3, "sentences")]
+    new = "A sentence that no file holds."
+    fresh = seeds_engine.embedder.embed([*stored, new])
+    asked: list[str] = []
+    embed_known = seeds_engine.embedder.embed_known
+
+    def counted(texts: list[str]) -> np.ndarray:
+        asked.extend(texts)
+        return embed_known(texts)
+
+    monkeypatch.setattr(seeds_engine.embedder, "embed_known", counted)
+    vectors = retriever.text_vectors([*stored, new])
+    assert asked == [new]
+    np.testing.assert_allclose(vectors, fresh, atol=1e-6)
+
+
 def test_search_sizes(seeds_engine: Engine) -> None:
     retriever = seeds_engine.retriever()
     assert retriever.search("tanks", 0) == []

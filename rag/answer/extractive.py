@@ -268,9 +268,7 @@ def _value(candidate: Candidate) -> str:
 
 
 def _similarity(retriever: Retriever, candidate: Candidate, chosen: list[Candidate]) -> float:
-    vectors = retriever.embedder.embed_known(
-        [candidate.passage.text, *(c.passage.text for c in chosen)]
-    )
+    vectors = retriever.text_vectors([candidate.passage.text, *(c.passage.text for c in chosen)])
     return float(np.max(vectors[1:] @ vectors[0]))
 
 
