@@ -182,6 +182,8 @@ class Retriever:
         """Unit vectors of ``texts``: read from the index where a record was embedded from
         exactly that text (a sentence or line of a plain-text file), embedded otherwise.
         The stored vector and a fresh one differ by float rounding only (about 1e-8)."""
+        if not texts:
+            return np.zeros((0, EMBEDDING_DIM), dtype=np.float32)
         if self._by_text is None:
             found: dict[str, npt.NDArray[np.float32]] = {}
             for level in self._levels.values():
@@ -195,8 +197,6 @@ class Retriever:
         known = self._by_text
         missing = [t for t in texts if t not in known]
         embedded = dict(zip(missing, self.embedder.embed_known(missing), strict=True))
-        if not texts:
-            return np.zeros((0, EMBEDDING_DIM), dtype=np.float32)
         return np.stack([known[t] if t in known else embedded[t] for t in texts])
 
     def search(

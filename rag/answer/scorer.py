@@ -41,7 +41,8 @@ class LinearScorer:
     def answers(self, best: Candidate) -> bool:
         """Whether the best candidate is good enough to answer with. A failed check is
         overridden by a model probability of at least ``trust_model``, except that a
-        figure question is never answered by a sentence with no figure for it."""
+        figure question is never answered by a sentence with no figure for it, nor a
+        "which version" question by one with no version number (``NO_FIGURE``)."""
         if best.score < self.threshold:
             return False
         probability = best.features.get("answerable", 0.0)
