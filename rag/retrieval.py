@@ -18,19 +18,12 @@ import numpy.typing as npt
 
 from rag.embeddings import EMBEDDING_DIM, MiniLMEmbedder
 from rag.language.words import BASE, Vocabulary, terms, words
-from rag.store import LEVELS, IndexStore, Manifest, Records
+from rag.store import EXACT_RECORDS, LEVELS, IndexStore, Manifest, Records
 from rag.types import Passage
 
 __all__ = ["EXACT_RECORDS", "RRF_K", "WIDER", "Retriever", "fuse_rankings"]
 
 RRF_K = 60
-
-EXACT_RECORDS = 50_000
-"""A level of at most this many records is searched exactly, over its stored vectors held
-in memory (75 MB of float32 at the limit): the same ranking from every build of the same
-files. Chroma's HNSW graph differs from build to build, and on the httpx docs (2,028
-sentence records) its top 60 missed a few of the exact top 60 in most questions, a
-different few each build, so answers changed with the build."""
 
 WIDER = 3
 """A larger level is searched through Chroma's HNSW index, asking for this many times the

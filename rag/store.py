@@ -4,6 +4,9 @@ Layout of an index folder (default ``.rag/``)::
 
     chroma/                     Chroma's PersistentClient data (unused with a remote server)
     manifest-<key>.json         per corpus: each file's hash, stat stamp and record ids
+    records-<key>.npz           per corpus (embedded index only): the committed copy, the
+                                live records' text, lines and vectors as the last build
+                                committed them
     lock                        taken while building, so two builds never interleave
 
 Records are written under ids that contain the file's content hash, so a new version of
@@ -14,7 +17,11 @@ build. Unchanged files (same hash) are never re-embedded, and neither are record
 interrupted build already wrote (same id, text, lines and model).
 
 Readers never write: a question over an up-to-date index takes no lock and leaves the
-manifest alone. Every Chroma call goes through ``rag.faults.StoreFaults``, so a dead or
+manifest alone. A question over an embedded index reads its records from the committed
+copy, which the build writes after the manifest and which is used only when it holds
+exactly the records the manifest names, so it never imports or opens Chroma; Chroma is
+read (and its damage found) by builds, and by questions when the copy is missing or
+unreadable. Every Chroma call goes through ``rag.faults.StoreFaults``, so a dead or
 frozen server, a full disk or damaged files end in a ``RagError``, and ``rebuild``
 moves a damaged index aside before building it again.
 """
@@ -22,10 +29,13 @@ moves a damaged index aside before building it again.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import fcntl
 import hashlib
+import json
 import os
 import time
+import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,7 +47,7 @@ from pydantic import BaseModel, ValidationError, field_validator
 
 from rag.chunking import DEFAULT_CHUNK_TOKENS, Piece, line_windows, sentence_units
 from rag.corpus import Corpus, Document, FileStamp, load_corpus, scan_corpus
-from rag.embeddings import MODEL_ID, MiniLMEmbedder
+from rag.embeddings import EMBEDDING_DIM, MODEL_ID, MiniLMEmbedder
 from rag.errors import ConfigError, IndexBuildError
 from rag.faults import StoreFaults
 from rag.markdown import is_markdown, searchable
@@ -49,6 +59,15 @@ LEVELS = ("chunks", "sentences")
 WRITE_BATCH = 256  # records a Chroma write carries
 EMBED_WINDOW = 2048  # records embedded in one call, then written
 MANIFEST_VERSION = 3  # 3: Markdown is cut by its structure (rag.markdown)
+COPY_VERSION = 1  # the layout of the committed copy (``IndexStore.copy_path``)
+
+EXACT_RECORDS = 50_000
+"""A level of at most this many records is searched exactly, over its stored vectors held
+in memory (75 MB of float32 at the limit): the same ranking from every build of the same
+files. Chroma's HNSW graph differs from build to build, and on the httpx docs (2,028
+sentence records) its top 60 missed a few of the exact top 60 in most questions, a
+different few each build, so answers changed with the build. The committed copy holds
+the vectors of such levels only (``rag.retrieval`` searches larger ones through Chroma)."""
 
 
 def _cutting_fingerprint() -> str:
@@ -119,6 +138,13 @@ class Records:
         """What retrieval reads for record ``i`` (``rag.markdown.searchable``)."""
         return searchable(self.sources[i], self.texts[i], self.contexts[i])
 
+    def fields(self) -> dict[str, list[Any]]:
+        """Everything but the vectors, as the committed copy's header holds it."""
+        return {name: getattr(self, name) for name in _FIELDS}
+
+
+_FIELDS = ("ids", "texts", "sources", "start_lines", "end_lines", "contexts")
+
 
 class IndexStore:
     """Builds and reads the index of one corpus in one index folder."""
@@ -144,6 +170,8 @@ class IndexStore:
         self._client: Any = None
         self._collections: dict[str, _Collection] | None = None
         self._manifest_cache: tuple[tuple[int, int, int], Manifest] | None = None
+        self.copy_path = index_dir / f"records-{self.key}.npz"
+        self._copy_cache: tuple[tuple[int, int, int], dict[str, Records]] | None = None
 
     @property
     def collections(self) -> dict[str, _Collection]:
@@ -245,14 +273,25 @@ class IndexStore:
                         os.replace(chroma, self.index_dir / f"chroma.damaged-{stamp}")
                     for manifest in self.index_dir.glob("manifest-*.json"):
                         manifest.unlink()
+                    for copy in self.index_dir.glob("records-*.npz"):
+                        copy.unlink()
+                    self._copy_cache = None
                 self._close()
                 corpus = load_corpus(self.corpus)
                 return self._build(corpus, self.read_manifest(), progress)
 
     def records(self, manifest: Manifest, level: str, *, vectors: bool = False) -> Records:
         """Text and lines of every live record of ``level``, and their stored vectors
-        when asked."""
+        when asked: from the committed copy when it holds exactly these records (so a
+        question over a fresh embedded index never opens Chroma), else from Chroma."""
         ids = [i for entry in manifest.files.values() for i in entry.ids[level]]
+        if not self.chroma_url:
+            copied = self._copied(level, ids, vectors)
+            if copied is not None:
+                return copied
+        return self._from_chroma(level, ids, vectors)
+
+    def _from_chroma(self, level: str, ids: list[str], vectors: bool) -> Records:
         got: dict[str, tuple[str, dict[str, Any]]] = {}
         stored: dict[str, Any] = {}
         include = ["documents", "metadatas", *(["embeddings"] if vectors else [])]
@@ -277,9 +316,93 @@ class IndexStore:
             start_lines=[int(got[i][1]["start_line"]) for i in ids],
             end_lines=[int(got[i][1]["end_line"]) for i in ids],
             contexts=[str(got[i][1].get("context", "")) for i in ids],
-            vectors=(np.asarray([stored[i] for i in ids], dtype=np.float32).reshape(len(ids), -1)
-                     if vectors else None),
+            vectors=(np.asarray([stored[i] for i in ids], dtype=np.float32)
+                     .reshape(len(ids), EMBEDDING_DIM) if vectors else None),
         )
+
+    def _read_copy(self) -> dict[str, Records] | None:
+        """The committed copy's records of each level (with vectors where it has them),
+        read again only when its file changed; None when there is none, or it is from
+        another setup, or it cannot be read (each zip member's CRC is checked as it is
+        read, so a damaged copy is not used)."""
+        try:
+            st = self.copy_path.stat()
+        except OSError:
+            return None
+        stamp = (st.st_size, st.st_mtime_ns, st.st_ino)
+        if self._copy_cache is not None and self._copy_cache[0] == stamp:
+            return self._copy_cache[1]
+        try:
+            with np.load(self.copy_path, allow_pickle=False) as stored:
+                header = json.loads(stored["header"].tobytes())
+                setup = (header["version"], header["cutting"], header["model"],
+                         header["chunk_tokens"])
+                if setup != (COPY_VERSION, CUTTING, MODEL_ID, self.chunk_tokens):
+                    return None
+                copy = {
+                    level: Records(**{name: header["levels"][level][name] for name in _FIELDS},
+                                   vectors=(stored[f"vectors-{level}"]
+                                            if f"vectors-{level}" in stored.files else None))
+                    for level in LEVELS
+                }
+        except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile):
+            return None
+        self._copy_cache = (stamp, copy)
+        return copy
+
+    def _copied(self, level: str, ids: list[str], vectors: bool) -> Records | None:
+        copy = self._read_copy()
+        if copy is None or copy[level].ids != ids:
+            return None
+        if not vectors:
+            return dataclasses.replace(copy[level], vectors=None)
+        return copy[level] if copy[level].vectors is not None else None
+
+    def _save_copy(self, manifest: Manifest) -> None:
+        """Write the committed copy of ``manifest``'s records, with the vectors of every
+        level searched exactly. Only a build writes it, under the build lock, after the
+        manifest is committed, and only for an embedded index (a server's records are
+        the server's). Records the old copy holds are taken from it (an id names one
+        piece of one version of a file, cut and embedded by the code the copy records);
+        the rest are read back from Chroma. Nothing is written when the copy already
+        holds exactly these records; a copy that cannot be written is left out, and
+        questions read Chroma instead."""
+        old = self._read_copy()
+        copy: dict[str, Records] = {}
+        for level in LEVELS:
+            ids = [i for entry in manifest.files.values() for i in entry.ids[level]]
+            with_vectors = len(ids) <= EXACT_RECORDS
+            kept = old[level] if old is not None else None
+            if kept is not None and with_vectors and kept.vectors is None:
+                kept = None
+            if kept is not None and kept.ids == ids:
+                copy[level] = kept if with_vectors else dataclasses.replace(kept, vectors=None)
+                continue
+            known = {rid: n for n, rid in enumerate(kept.ids)} if kept is not None else {}
+            fresh = self._from_chroma(level, [i for i in ids if i not in known], with_vectors)
+            copy[level] = _merged(ids, known, kept, fresh)
+        if old is not None and all(
+            copy[level].fields() == old[level].fields()
+            and (copy[level].vectors is None) == (old[level].vectors is None)
+            for level in LEVELS
+        ):
+            return
+        header = {"version": COPY_VERSION, "cutting": CUTTING, "model": MODEL_ID,
+                  "chunk_tokens": self.chunk_tokens,
+                  "levels": {level: records.fields() for level, records in copy.items()}}
+        vectors: dict[str, Any] = {f"vectors-{level}": records.vectors
+                                   for level, records in copy.items()
+                                   if records.vectors is not None}
+        tmp = self.copy_path.with_name(f".{self.copy_path.name}.{os.getpid()}.tmp")
+        try:
+            with open(tmp, "wb") as handle:
+                np.savez(handle, header=np.frombuffer(json.dumps(header).encode(), np.uint8),
+                         **vectors)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, self.copy_path)
+        except OSError:
+            tmp.unlink(missing_ok=True)
 
     def _build(self, corpus: Corpus, old: Manifest, progress: Progress | None) -> IndexStats:
         new = Manifest(corpus=str(self.corpus), chunk_tokens=self.chunk_tokens)
@@ -316,6 +439,8 @@ class IndexStore:
         if new != old:  # a plain touch changes the stamps, and so the manifest
             _write_atomically(self.manifest_path, new.model_dump_json(indent=1))
             self._collect_garbage(new)
+        if not self.chroma_url:
+            self._save_copy(new)
         return IndexStats(
             corpus=str(self.corpus),
             index_dir=str(self.index_dir),
@@ -449,6 +574,24 @@ class _Collection:
     def delete(self, **kwargs: Any) -> None:
         with self._faults.call("write the index"):
             self._collection.delete(**kwargs)
+
+
+def _merged(ids: list[str], known: dict[str, int], kept: Records | None,
+            fresh: Records) -> Records:
+    """The records ``ids`` in that order, row ``known[i]`` of ``kept`` where known, else
+    from ``fresh`` (which holds the rest)."""
+    position = {rid: n for n, rid in enumerate(fresh.ids)}
+    fields: dict[str, list[Any]] = {name: [] for name in _FIELDS}
+    rows = (np.empty((len(ids), EMBEDDING_DIM), dtype=np.float32)
+            if fresh.vectors is not None else None)
+    for n, rid in enumerate(ids):
+        source, row = (kept, known[rid]) if rid in known and kept is not None else (
+            fresh, position[rid])
+        for name in _FIELDS:
+            fields[name].append(getattr(source, name)[row])
+        if rows is not None and source.vectors is not None:
+            rows[n] = source.vectors[row]
+    return Records(**fields, vectors=rows)
 
 
 def _metadata(doc: Document, piece: Piece) -> dict[str, Any]:

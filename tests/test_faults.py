@@ -423,6 +423,15 @@ def test_a_damaged_index_says_how_to_fix_it_and_rebuild_fixes_it(
     index = Path(os.environ["RAG_INDEX_DIR"])
     damage(index / "chroma" / "chroma.sqlite3")
 
+    # A question reads the records the last build committed from their copy, not Chroma.
+    answers_the_known_question(corpus)
+    # A build reads Chroma, finds the damage and says what to do.
+    run = run_rag("index", "--corpus", str(corpus))
+    assert_one_line_error(run, 1, "is damaged", "rag index --rebuild")
+    # Without the copy, so does a question.
+    copies = list(index.glob("records-*.npz"))
+    assert len(copies) == 1
+    copies[0].unlink()
     run = run_rag("ask", "--corpus", str(corpus), QUESTION)
     assert_one_line_error(run, 1, "is damaged", "rag index --rebuild")
 

@@ -77,6 +77,7 @@ def test_build_and_ask_through_the_server(
     assert server.get_collection(f"rag-{key}-sentences").count() == stats.sentences
     assert engine.store.manifest_path.is_file()
     assert not (index_dir / "chroma").exists()
+    assert not engine.store.copy_path.exists()  # questions read the server's records
 
 
 def test_incremental_build_on_the_server(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import warnings
+import zipfile
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -388,15 +389,21 @@ def test_index_of_two_corpora_in_one_folder_stay_apart(
     assert one.build().embedded == 0
 
 
-def test_build_restores_records_that_chroma_lost(engine: Engine) -> None:
+def test_build_restores_records_that_chroma_lost(
+    engine: Engine, corpus: Path, index_dir: Path, make_engine: MakeEngine
+) -> None:
     """A wiped server or a deleted chroma/ folder leaves a manifest naming records that no
-    longer exist: searching says so, and the next build writes them again."""
+    longer exist: a question reads the committed copy and is answered as before; without
+    the copy, searching says what is missing; the next build writes them again."""
     engine.build()
+    before = engine.retrieve("cranes at the harbour")
     lost = live_ids(engine.store, "harbour.txt")
     for level in LEVELS:
         engine.store.collections[level].delete(ids=lost[level])
+    assert make_engine(corpus, index_dir).retrieve("cranes at the harbour") == before
+    engine.store.copy_path.unlink()
     with pytest.raises(IndexBuildError, match="missing"):
-        engine.retrieve("cranes at the harbour")
+        make_engine(corpus, index_dir).retrieve("cranes at the harbour")
     stats = engine.build()
     assert stats.updated == ["harbour.txt"]
     assert stats.embedded == sum(len(ids) for ids in lost.values())
@@ -414,3 +421,89 @@ def test_concurrent_builds_do_not_interleave(
         results = list(pool.map(lambda e: e.build(), [engine, other]))
     assert sorted(r.embedded for r in results) == [0, results[0].chunks + results[0].sentences]
     assert_no_orphans(engine.store)
+
+
+# --- the committed copy -------------------------------------------------------------------
+
+
+def assert_copy_is_chroma(store: IndexStore) -> None:
+    """The committed copy holds exactly what Chroma holds for the live records."""
+    manifest = store.read_manifest()
+    for level in LEVELS:
+        copied = store.records(manifest, level, vectors=True)
+        assert copied.vectors is not None
+        ids = [i for entry in manifest.files.values() for i in entry.ids[level]]
+        stored = store._from_chroma(level, ids, vectors=True)
+        assert copied.fields() == stored.fields()
+        assert stored.vectors is not None
+        assert np.array_equal(copied.vectors, stored.vectors)
+
+
+def chroma_unreachable(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*_: object) -> None:
+        raise AssertionError("Chroma was opened")
+
+    monkeypatch.setattr(rag.store, "_open_client", refuse)
+
+
+def test_a_question_over_a_fresh_index_reads_the_copy_and_never_opens_chroma(
+    engine: Engine, corpus: Path, index_dir: Path, make_engine: MakeEngine,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    engine.build()
+    assert_copy_is_chroma(engine.store)
+    expected = engine.ask("How many cranes has the harbour?")
+    chroma_unreachable(monkeypatch)
+    assert make_engine(corpus, index_dir).ask("How many cranes has the harbour?") == expected
+
+
+def test_each_build_rewrites_the_copy_to_match_chroma(
+    engine: Engine, corpus: Path, write_files: WriteFiles
+) -> None:
+    engine.build()
+    first = engine.store.copy_path.stat().st_mtime_ns
+    engine.build()  # nothing changed: the copy is left as it is
+    assert engine.store.copy_path.stat().st_mtime_ns == first
+    (corpus / "bridge.txt").write_text(BRIDGE_V2)
+    write_files(corpus, {"tower.txt": "The tower is 180 metres tall.\n"})
+    (corpus / "sub" / "forest.md").unlink()
+    engine.build()  # records kept from the old copy, the rest read from Chroma
+    assert_copy_is_chroma(engine.store)
+    assert {p.source for p in engine.retrieve("How tall is the tower?")} >= {"tower.txt"}
+
+
+@pytest.mark.parametrize("member", ["header.npy", "vectors-sentences.npy"])
+def test_a_damaged_copy_is_not_used(
+    engine: Engine, corpus: Path, index_dir: Path, make_engine: MakeEngine,
+    monkeypatch: pytest.MonkeyPatch, member: str,
+) -> None:
+    engine.build()
+    expected = engine.retrieve("cranes at the harbour")
+    copy = engine.store.copy_path
+    with zipfile.ZipFile(copy) as archive:
+        info = archive.getinfo(member)
+    with open(copy, "r+b") as handle:  # four bytes in the middle of the member's data
+        handle.seek(info.header_offset + 100 + info.file_size // 2)
+        handle.write(b"\x00\x01\x02\x03")
+    assert make_engine(corpus, index_dir).retrieve("cranes at the harbour") == expected
+    chroma_unreachable(monkeypatch)  # that answer came from Chroma
+    with pytest.raises(AssertionError, match="Chroma was opened"):
+        make_engine(corpus, index_dir).retrieve("cranes at the harbour")
+
+
+def test_a_copy_of_other_records_is_not_used(
+    engine: Engine, corpus: Path, index_dir: Path, make_engine: MakeEngine,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A copy left by an older build (its manifest since replaced by one that the copy
+    does not match, as when writing the copy failed) is not read."""
+    engine.build()
+    old = engine.store.copy_path.read_bytes()
+    (corpus / "harbour.txt").write_text(HARBOUR.replace("four", "six"))
+    engine.build()
+    engine.store.copy_path.write_bytes(old)
+    answer = make_engine(corpus, index_dir).ask("How many cranes has the harbour?")
+    assert "six" in answer.text
+    chroma_unreachable(monkeypatch)
+    with pytest.raises(AssertionError, match="Chroma was opened"):
+        make_engine(corpus, index_dir).retrieve("cranes at the harbour")
