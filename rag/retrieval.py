@@ -96,6 +96,7 @@ class Retriever:
         self._stats: _Stats | None = None
         self._stored: dict[str, int] = {}  # records in each level's collection, counted
         self._by_text: dict[str, npt.NDArray[np.float32]] | None = None
+        self._lowered: str | None = None  # every sentence record's text, for ``mentions``
         for level in LEVELS:
             count = sum(len(entry.ids[level]) for entry in manifest.files.values())
             records = store.records(manifest, level, vectors=count <= EXACT_RECORDS)
@@ -167,6 +168,12 @@ class Retriever:
         if self._stats is None:
             self._stats = _Stats.of(self._levels["sentences"].records, self.vocab)
         return self._stats
+
+    def mentions(self, text: str) -> bool:
+        """Whether some sentence record holds ``text``, letter case aside."""
+        if self._lowered is None:
+            self._lowered = "\n".join(self._levels["sentences"].records.texts).lower()
+        return text.lower() in self._lowered
 
     def embed_query(self, question: str) -> npt.NDArray[np.float32]:
         return self.embedder.embed_one(question)

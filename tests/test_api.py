@@ -326,3 +326,25 @@ def test_default_answer_path_is_offline_and_light(bridge_corpus: Path, tmp_path:
     assert report["heavy"] == []
     assert report["attempts"] == []
     assert (tmp_path / "subprocess-index").is_dir()
+
+
+def test_a_constant_the_corpus_lacks_is_not_found_by_its_parts(
+    tmp_path: Path, write_files: Callable[..., Path], make_engine: Callable[..., Engine]
+) -> None:
+    """An environment variable's or a constant's name (HTTPX_LOG_LEVEL) is a name whole or
+    not at all: that the documents have "httpx", "log" and "level" apart does not make
+    them speak of it. A code identifier (``response.elapsed``) may still be found by its
+    parts."""
+    corpus = write_files(tmp_path / "docs", {"logging.md": (
+        "# Logging\n\n"
+        "HTTPX logs each request at the INFO level of the standard logging module.\n\n"
+        "The `SSL_CERT_FILE` environment variable names a certificate bundle.\n\n"
+        "The elapsed time of a response is kept on its elapsed property.\n"
+    )})
+    engine = make_engine(corpus, tmp_path / "index")
+    lacking = engine.ask("Does the HTTPX_LOG_LEVEL environment variable set the log level?")
+    assert lacking.refused, lacking.text
+    named = engine.ask("What does the SSL_CERT_FILE environment variable name?")
+    assert [(c.source, c.start_line) for c in named.citations] == [("logging.md", 5)]
+    parts = engine.ask("What does response.elapsed measure?")
+    assert [(c.source, c.start_line) for c in parts.citations] == [("logging.md", 7)]

@@ -28,7 +28,7 @@ from rag.answer.base import Draft, DraftCitation
 from rag.answer.judge import Candidate, Judge
 from rag.answer.lexicon import WordVectors
 from rag.answer.scorer import LinearScorer
-from rag.answer.vocabulary import analyze_question
+from rag.answer.vocabulary import analyze_question, canonical
 from rag.corpus import read_lines
 from rag.language.figures import MONEY, NUMBER
 from rag.language.questions import QuestionInfo, split_question
@@ -230,8 +230,14 @@ class ExtractiveBackend:
 
 def _resolve_focus(info: QuestionInfo, retriever: Retriever) -> QuestionInfo | None:
     """Focus terms in the corpus's own spelling; None if a name is absent from the corpus
-    (numbers excepted: a wrong number is a premise to correct, not a reason to refuse)."""
+    (numbers excepted: a wrong number is a premise to correct, not a reason to refuse),
+    or a constant's name (``_CONSTANT``) is nowhere in its text as written."""
     mapping: dict[str, tuple[str, ...]] = {}
+    constants = {canonical(name): name for name in _CONSTANT.findall(info.text)}
+    # Identifiers as written: their parts get their own forms ("ssl_cert_file" is formed
+    # whole as "ssl_cert_fil", whose last part no page has; "file" is formed "file").
+    written = {canonical(token): token for token in re.findall(r"[\w.]*\w", info.text)
+               if re.search(r"[._]", token.strip("._"))}
     for term in info.focus:
         known = retriever.resolve(term)
         if known is not None:
@@ -240,7 +246,10 @@ def _resolve_focus(info: QuestionInfo, retriever: Retriever) -> QuestionInfo | N
         if term.replace(".", "").isdigit():
             mapping[term] = ()
             continue
-        parts = _compound_parts(term)
+        if term in constants and not retriever.mentions(constants[term]):
+            return None
+        parts = ([canonical(part) for part in _compound_parts(written[term])]
+                 if term in written else _compound_parts(term))
         found = [retriever.resolve(part) for part in parts]
         if not parts or not all(found):
             return None
@@ -251,6 +260,12 @@ def _resolve_focus(info: QuestionInfo, retriever: Retriever) -> QuestionInfo | N
 
     return replace(info, focus=resolved(info.focus), subject=resolved(info.subject),
                    exclusive=resolved(info.exclusive), terms=resolved(info.terms))
+
+
+# A constant's or an environment variable's name, written as one (HTTPX_LOG_LEVEL): a name
+# the documents have as it is written or not at all, unlike a code identifier, whose parts
+# a page may name apart ("the elapsed property of a response" for ``response.elapsed``).
+_CONSTANT = re.compile(r"\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+\b")
 
 
 def _compound_parts(term: str) -> list[str]:
