@@ -348,3 +348,21 @@ def test_a_constant_the_corpus_lacks_is_not_found_by_its_parts(
     assert [(c.source, c.start_line) for c in named.citations] == [("logging.md", 5)]
     parts = engine.ask("What does response.elapsed measure?")
     assert [(c.source, c.start_line) for c in parts.citations] == [("logging.md", 7)]
+
+
+def test_a_size_question_is_answered_by_a_figure_or_refused(
+    tmp_path: Path, write_files: Callable[..., Path], make_engine: Callable[..., Engine]
+) -> None:
+    """"What chunk size..." asks for a figure: a line that names the chunk size without
+    giving one does not answer it."""
+    corpus = write_files(tmp_path / "docs", {"guide.md": (
+        "# Streaming\n\n"
+        "A response body can be read in pieces with `iter_bytes([chunk_size])`.\n\n"
+        "# Testing\n\n"
+        "The test suite starts its servers on ports 8000 and 8001.\n"
+    )})
+    engine = make_engine(corpus, tmp_path / "index")
+    size = engine.ask("What chunk size does iter_bytes() use when none is given?")
+    assert size.refused, size.text
+    ports = engine.ask("Which local ports must be free for the test suite?")
+    assert [(c.source, c.start_line) for c in ports.citations] == [("guide.md", 7)]

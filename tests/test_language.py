@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from rag.answer.vocabulary import NEWS
-from rag.language.figures import DATE
+from rag.language.figures import DATE, NUMBER
 from rag.language.questions import NAME, OTHER, YESNO, analyze_question
 from rag.language.sentences import sentence_spans
 from rag.language.words import BASE
@@ -66,6 +66,19 @@ def test_splitting_a_huge_line_reads_it_once(line: str) -> None:
 )
 def test_when_asks_for_a_date_only_as_the_question_word(question: str, kind: str) -> None:
     assert analyze_question(question).kind == kind
+
+
+@pytest.mark.parametrize(
+    ("question", "target"),
+    [
+        ("What chunk size does Response.iter_bytes() use?", "size"),
+        ("Which local ports must be free for the test suite to run?", "port"),
+        ("What connection limits does httpx.Limits use by default?", "limit"),
+    ],
+)
+def test_what_size_limit_or_port_asks_for_a_figure(question: str, target: str) -> None:
+    info = analyze_question(question)
+    assert (info.kind, info.target) == (NUMBER, target)
 
 
 @pytest.mark.parametrize(

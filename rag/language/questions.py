@@ -34,6 +34,8 @@ __all__ = [
 _MONEY_WORDS = re.compile(r"\b(cost|costs|pay|paid|price|prices|worth|spend|spent|"
                           r"money|budget|revenue|revenues|rubles?|roubles?|dollars?|euros?|usd)\b")
 _DATE_TARGETS = {"year", "date", "day", "month", "time", "week", "decade", "century"}
+# What a figure gives: "what chunk size", "which local ports", "what connection limits".
+_FIGURE_TARGETS = {"size", "sizes", "limit", "limits", "port", "ports"}
 _PERSON_TARGETS = {
     "person", "people", "leader", "official", "minister", "president", "spokesperson",
     "spokesman", "spokeswoman", "lawmaker", "politician", "man", "woman", "head", "chief",
@@ -263,6 +265,8 @@ def _kind_and_target(low: str, focus: set[str], vocab: Vocabulary) -> tuple[str,
                 return DATE, noun
             if noun in _NAME_TARGETS:
                 return NAME, noun
+            if noun in _FIGURE_TARGETS:
+                return NUMBER, noun
         if noun := _head_noun(" ".join(following), focus, vocab):
             return OTHER, noun
     if re.search(r"^(who|whom|whose|where)\b", low):
