@@ -115,8 +115,12 @@ class Manifest(BaseModel):
         stamps = {src: (e.size, e.mtime_ns) for src, e in self.files.items()}
         return stamps | self.skipped
 
+    def level_ids(self, level: str) -> list[str]:
+        """The ids of ``level``'s live records, in manifest order."""
+        return [i for entry in self.files.values() for i in entry.ids[level]]
+
     def live_ids(self, level: str) -> set[str]:
-        return {i for entry in self.files.values() for i in entry.ids[level]}
+        return set(self.level_ids(level))
 
 
 class IndexBusyError(IndexBuildError):
@@ -285,7 +289,7 @@ class IndexStore:
         """Text and lines of every live record of ``level``, and their stored vectors
         when asked: from the committed copy when it holds exactly these records (so a
         question over a fresh embedded index never opens Chroma), else from Chroma."""
-        ids = [i for entry in manifest.files.values() for i in entry.ids[level]]
+        ids = manifest.level_ids(level)
         if not self.chroma_url:
             copied = self._copied(level, ids, vectors)
             if copied is not None:
@@ -372,7 +376,7 @@ class IndexStore:
         old = self._read_copy()
         copy: dict[str, Records] = {}
         for level in LEVELS:
-            ids = [i for entry in manifest.files.values() for i in entry.ids[level]]
+            ids = manifest.level_ids(level)
             with_vectors = len(ids) <= EXACT_RECORDS
             kept = old[level] if old is not None else None
             if kept is not None and with_vectors and kept.vectors is None:

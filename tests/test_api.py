@@ -335,19 +335,17 @@ def test_a_constant_the_corpus_lacks_is_not_found_by_its_parts(
     not at all: that the documents have "httpx", "log" and "level" apart does not make
     them speak of it. A code identifier (``response.elapsed``) may still be found by its
     parts."""
-    corpus = write_files(tmp_path / "docs", {"logging.md": (
+    engine = make_engine(write_files(tmp_path / "docs", {"logging.md": (
         "# Logging\n\n"
         "HTTPX logs each request at the INFO level of the standard logging module.\n\n"
         "The `SSL_CERT_FILE` environment variable names a certificate bundle.\n\n"
         "The elapsed time of a response is kept on its elapsed property.\n"
-    )})
-    engine = make_engine(corpus, tmp_path / "index")
+    )}), tmp_path / "index")
     lacking = engine.ask("Does the HTTPX_LOG_LEVEL environment variable set the log level?")
     assert lacking.refused, lacking.text
     named = engine.ask("What does the SSL_CERT_FILE environment variable name?")
-    assert [(c.source, c.start_line) for c in named.citations] == [("logging.md", 5)]
-    parts = engine.ask("What does response.elapsed measure?")
-    assert [(c.source, c.start_line) for c in parts.citations] == [("logging.md", 7)]
+    assert cited_lines(named) == [("logging.md", 5)]
+    assert cited_lines(engine.ask("What does response.elapsed measure?")) == [("logging.md", 7)]
 
 
 def test_a_size_question_is_answered_by_a_figure_or_refused(
@@ -355,14 +353,17 @@ def test_a_size_question_is_answered_by_a_figure_or_refused(
 ) -> None:
     """"What chunk size..." asks for a figure: a line that names the chunk size without
     giving one does not answer it."""
-    corpus = write_files(tmp_path / "docs", {"guide.md": (
+    engine = make_engine(write_files(tmp_path / "docs", {"guide.md": (
         "# Streaming\n\n"
         "A response body can be read in pieces with `iter_bytes([chunk_size])`.\n\n"
         "# Testing\n\n"
         "The test suite starts its servers on ports 8000 and 8001.\n"
-    )})
-    engine = make_engine(corpus, tmp_path / "index")
+    )}), tmp_path / "index")
     size = engine.ask("What chunk size does iter_bytes() use when none is given?")
     assert size.refused, size.text
     ports = engine.ask("Which local ports must be free for the test suite?")
-    assert [(c.source, c.start_line) for c in ports.citations] == [("guide.md", 7)]
+    assert cited_lines(ports) == [("guide.md", 7)]
+
+
+def cited_lines(answer: Answer) -> list[tuple[str, int]]:
+    return [(c.source, c.start_line) for c in answer.citations]
