@@ -64,6 +64,32 @@ def test_a_vector_does_not_depend_on_its_batch(embedder: MiniLMEmbedder) -> None
         assert np.array_equal(alone, backwards[n])
 
 
+def test_batches_are_cut_by_tokens(
+    embedder: MiniLMEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Long texts go fewer to a run (onnxruntime keeps the memory of its largest batch
+    shape), short ones up to ``batch_size``; every text gets the bits it gets alone."""
+    texts = ([f"Short line {i}." for i in range(40)]
+             + [f"Long text {i} " + "about the tanks Egypt bought " * 60 for i in range(6)])
+    small = MiniLMEmbedder(batch_size=32, batch_tokens=512)
+    shapes: list[tuple[int, int]] = []
+    session, _ = small._load()
+    real_run = session.run
+
+    def run(outputs: object, feeds: dict[str, np.ndarray]) -> object:
+        shapes.append(feeds["input_ids"].shape)
+        return real_run(outputs, feeds)
+
+    monkeypatch.setattr(session, "run", run)
+    vectors = small.embed(texts)
+    assert all(rows * width <= 512 for rows, width in shapes)
+    assert (2, 256) in shapes  # truncated at 256 tokens, two to a run
+    assert max(rows for rows, _ in shapes) == 32  # short texts still fill a batch
+    assert sum(rows for rows, _ in shapes) == len(texts)
+    for n in (0, 39, 40, 45):
+        assert np.array_equal(vectors[n], embedder.embed([texts[n]])[0])
+
+
 def test_known_texts_are_not_embedded_again(
     embedder: MiniLMEmbedder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
