@@ -32,9 +32,14 @@ against its retrieval floor, and a cold ``rag ask`` against the import floor.
   three times each (ratio of medians, and the lowest and highest ratio of a round); with
   ``--big`` once on the 10k corpus too.
 
+* ``--huge``: the same warm ask ÷ floor over about 105k lines: the 10k corpus's files
+  twelve times over, in twelve folders (the SQuAD subset and the docs hold only about 14k
+  distinct lines between them, so each line is there twelve times: a measure of an
+  index's size, not of answers over it). Built once (about half an hour here), its time
+  and peak memory printed, and kept in ``benchmarks/.cache/``.
+
 The machine is shared: absolute times move with its load, the ratios much less. Tests
-never assert any of this. Not measured: 100k lines (the SQuAD subset and the docs hold
-about 14k distinct lines between them).
+never assert any of this.
 """
 
 from __future__ import annotations
@@ -121,8 +126,40 @@ def big_corpus() -> tuple[Path, list[str]]:
     return folder, asked
 
 
+def huge_corpus(copies: int = 12) -> Path:
+    """The 10k corpus ``copies`` times over, one folder a copy (kept in ``CACHE``)."""
+    small, _ = big_corpus()
+    folder = CACHE / "corpus-100k"
+    if not (folder / "done").exists():
+        for n in range(copies):
+            part = folder / f"copy-{n:02d}"
+            part.mkdir(parents=True, exist_ok=True)
+            for file in small.glob("*.txt"):
+                (part / file.name).write_bytes(file.read_bytes())
+        (folder / "done").write_text("")
+    return folder
+
+
+def build_huge(corpus: Path, index_dir: Path) -> None:
+    """Build the huge corpus's index once, in its own process, and print its time and
+    peak memory; a built index is kept and not timed again."""
+    if (index_dir / "built").exists():
+        return
+    code = ("import time; from rag.engine import Engine; from rag.settings import Settings; "
+            f"t = time.perf_counter(); stats = Engine(Settings(corpus={str(corpus)!r}, "
+            f"index_dir={str(index_dir)!r})).build(); print(time.perf_counter() - t, "
+            "stats.chunks + stats.sentences, next(line.split()[1] for line in "
+            "open('/proc/self/status') if line.startswith('VmHWM')))")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    seconds, records, peak_kib = run.stdout.split()[-3:]
+    (index_dir / "built").write_text("")
+    print(f"| build from nothing, {count_lines(corpus):,} lines | {float(seconds) / 60:.0f} min "
+          f"| {int(records):,} records embedded, peak {float(peak_kib) / 1024:,.0f} MiB |")
+
+
 def count_lines(corpus: Path) -> int:
-    return sum(1 for f in corpus.iterdir() if f.suffix in (".txt", ".md")
+    return sum(1 for f in corpus.rglob("*") if f.suffix in (".txt", ".md")
                for line in f.read_text(encoding="utf-8").splitlines() if line.strip())
 
 
@@ -315,6 +352,8 @@ def main() -> None:
                         help="warm asks over which corpus (none: cold asks only)")
     parser.add_argument("--cold", type=int, default=5, help="cold runs of each (0: none)")
     parser.add_argument("--big", action="store_true", help="add the ~10k-line corpus")
+    parser.add_argument("--huge", action="store_true",
+                        help="add ~105k lines (the 10k corpus twelve times)")
     parser.add_argument("--llama", action="store_true",
                         help="add LlamaIndex's retrieve and index builds beside rag's")
     parser.add_argument("--build-cpu", action="store_true",
@@ -336,6 +375,12 @@ def main() -> None:
         label = f"{count_lines(corpus):,} lines"
         questions = asked[:: max(1, len(asked) // 60)][:60]
         warm(label, corpus, questions, CACHE / "index-10k")
+    if args.huge:
+        corpus, asked = huge_corpus(), big_corpus()[1]
+        (CACHE / "index-100k").mkdir(parents=True, exist_ok=True)
+        build_huge(corpus, CACHE / "index-100k")
+        questions = asked[:: max(1, len(asked) // 60)][:60]
+        warm(f"{count_lines(corpus):,} lines", corpus, questions, CACHE / "index-100k")
     if args.llama:
         seeds_questions = [i.question for i in load_items(ROOT / "evals" / "dev.jsonl")]
         with tempfile.TemporaryDirectory() as scratch:
