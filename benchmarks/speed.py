@@ -145,9 +145,10 @@ def build_huge(corpus: Path, index_dir: Path) -> None:
     peak memory; a built index is kept and not timed again."""
     if (index_dir / "built").exists():
         return
-    code = ("import time; from rag.engine import Engine; from rag.settings import Settings; "
-            f"t = time.perf_counter(); stats = Engine(Settings(corpus={str(corpus)!r}, "
-            f"index_dir={str(index_dir)!r})).build(); print(time.perf_counter() - t, "
+    code = ("import time; from pathlib import Path; from rag.engine import Engine; "
+            "from rag.settings import Settings; t = time.perf_counter(); stats = Engine("
+            f"Settings(corpus=Path({str(corpus)!r}), index_dir=Path({str(index_dir)!r})))"
+            ".build(); print(time.perf_counter() - t, "
             "stats.chunks + stats.sentences, next(line.split()[1] for line in "
             "open('/proc/self/status') if line.startswith('VmHWM')))")
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
