@@ -74,8 +74,10 @@ def test_hidden_files_and_folders_and_other_suffixes_are_skipped(
             "sub/.secret.md": "hidden file in a folder",
             "notes.rst": "not a text suffix",
             "data.json": "{}",
+            "folder.md/inside.rst": "a folder with a text suffix is not a file",
         },
     )
+    os.symlink(corpus_dir / "nowhere.txt", corpus_dir / "broken.txt")  # leads nowhere
     sources = [doc.source for doc in load_corpus(corpus_dir).documents]
     assert sources == ["B.MD", "a.txt"]
     assert [s.source for s in scan_corpus(corpus_dir)] == sources
