@@ -137,3 +137,24 @@ def test_leaving_unread_what_cannot_matter_gives_the_same_answers(
         monkeypatch.setattr(model, "probabilities", counting("pruned"))
         assert seeds_engine.answer_with(pruned, item.question) == expected
     assert reads["pruned"] < 0.9 * reads["full"]
+
+
+def test_a_text_met_twice_is_read_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Copies of a line (a copied file, a repeated notice) cost one run between them, and
+    each copy gets the probability the text gets alone."""
+    model = AnswerabilityModel(workers=1)
+    question = "How many T-90 tanks did Egypt buy in July?"
+    answer, other = "In July, Egypt bought 500 Russian T-90 tanks.", "Putin spoke."
+    session, _ = model._load()
+    runs: list[int] = []
+    real_run = session.run
+
+    def run(outputs: object, feeds: dict[str, object]) -> object:
+        runs.append(1)
+        return real_run(outputs, feeds)
+
+    monkeypatch.setattr(session, "run", run)
+    got = model.probabilities(question, [answer, other, answer, answer])
+    assert len(runs) == 2
+    assert got[0] == got[2] == got[3] == model.probabilities(question, [answer])[0]
+    assert got[1] == model.probabilities(question, [other])[0]

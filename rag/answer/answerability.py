@@ -55,6 +55,12 @@ class AnswerabilityModel:
         if not passages:
             return np.zeros(0)
         session, tokenizer = self._load()
+        # A text met twice (a copied file, a repeated notice) is read once: alone in its
+        # run, a pair always gets the same probability.
+        distinct = list(dict.fromkeys(passages))
+        if len(distinct) < len(passages):
+            found = dict(zip(distinct, self.probabilities(question, distinct), strict=True))
+            return np.array([found[p] for p in passages])
         encodings = tokenizer.encode_batch([(question, p) for p in passages])
         # One pair per run: the int8 model quantises its activations with scales taken
         # from the whole batch, so a pair scored beside others would get a probability
