@@ -241,8 +241,7 @@ class Retriever:
         index = self._levels[level]
         if index.records.vectors is not None:
             cosines = index.records.vectors @ vector
-            order = np.argsort(-cosines, kind="stable")[:depth]
-            return {index.records.ids[i]: float(cosines[i]) for i in order}
+            return {index.records.ids[i]: float(cosines[i]) for i in _best(cosines, depth)}
         return self._approximate(level, vector, depth)
 
     def _approximate(
@@ -274,8 +273,8 @@ class Retriever:
         if not query:
             return {}
         scores = index.bm25.get_scores(query)
-        top = np.argsort(-scores, kind="stable")[:depth]
-        return {index.records.ids[i]: float(scores[i]) for i in top if scores[i] > 0}
+        return {index.records.ids[i]: float(scores[i]) for i in _best(scores, depth)
+                if scores[i] > 0}
 
     def _cosines(
         self, level: str, vector: npt.NDArray[np.float32], ids: list[str]
@@ -289,3 +288,16 @@ class Retriever:
             rid: float(np.dot(np.asarray(emb, dtype=np.float32), vector))
             for rid, emb in zip(got["ids"], got["embeddings"], strict=True)
         }
+
+
+def _best(scores: npt.NDArray[Any], depth: int) -> npt.NDArray[np.intp]:
+    """Positions of the ``depth`` highest scores, highest first, ties in position order:
+    what a stable sort of every score gives, without sorting them all (a sort of 100k
+    sentences' scores took a millisecond, twice a search)."""
+    if depth <= 0:
+        return np.zeros(0, dtype=np.intp)
+    if depth >= len(scores):
+        return np.argsort(-scores, kind="stable")
+    cut = np.partition(scores, len(scores) - depth)[len(scores) - depth]
+    kept = np.flatnonzero(scores >= cut)  # every tie at the cut, in position order
+    return kept[np.argsort(-scores[kept], kind="stable")][:depth]

@@ -10,7 +10,7 @@ import pytest
 
 import rag.retrieval
 from rag.engine import Engine
-from rag.retrieval import RRF_K, fuse_rankings
+from rag.retrieval import RRF_K, _best, fuse_rankings
 from rag.types import Passage
 
 WriteFiles = Callable[[Path, dict[str, str | bytes]], Path]
@@ -242,3 +242,13 @@ def test_records_another_build_adds_do_not_crowd_out_the_live_ones(
                       metadatas=[{"source": "elsewhere.txt"}] * 40)
     after = [(p.source, p.start_line) for p in retriever.search(question, 5, "sentences")]
     assert after == before
+
+
+@pytest.mark.parametrize("depth", [0, 1, 3, 30, 500])
+def test_best_scores_come_as_a_stable_sort_would_give_them(depth: int) -> None:
+    """Search ranks by partial selection, not a sort of every score; the order must be a
+    stable sort's: ties (BM25's many zeros, equal cosines) in corpus order."""
+    rng = np.random.default_rng(depth)
+    for scores in (rng.random(400).astype(np.float32), rng.integers(0, 4, 400) / 2.0,
+                   np.zeros(400)):
+        assert _best(scores, depth).tolist() == np.argsort(-scores, kind="stable")[:depth].tolist()
