@@ -96,6 +96,7 @@ class Retriever:
         self._stats: _Stats | None = None
         self._stored: dict[str, int] = {}  # records in each level's collection, counted
         self._by_text: dict[str, npt.NDArray[np.float32]] | None = None
+        self._stored_ids: dict[str, tuple[str, str]] = {}  # text -> (level, id), in Chroma
         self._lowered: str | None = None  # every sentence record's text, for ``mentions``
         for level in LEVELS:
             count = sum(len(entry.ids[level]) for entry in manifest.files.values())
@@ -181,23 +182,44 @@ class Retriever:
     def text_vectors(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
         """Unit vectors of ``texts``: read from the index where a record was embedded from
         exactly that text (a sentence or line of a plain-text file), embedded otherwise.
-        The stored vector and a fresh one differ by float rounding only (about 1e-8)."""
+        A level searched in memory has its vectors at hand; one searched through Chroma
+        (over ``EXACT_RECORDS``) has them read from it by record id. The stored vector and
+        a fresh one differ by float rounding only (about 1e-8)."""
         if not texts:
             return np.zeros((0, EMBEDDING_DIM), dtype=np.float32)
         if self._by_text is None:
             found: dict[str, npt.NDArray[np.float32]] = {}
-            for level in self._levels.values():
+            stored: dict[str, tuple[str, str]] = {}
+            for name, level in self._levels.items():
                 records = level.records
-                if records.vectors is None:
-                    continue
                 for i, text in enumerate(records.texts):
-                    if records.searchable(i) == text:
+                    if records.searchable(i) != text:
+                        continue
+                    if records.vectors is not None:
                         found.setdefault(text, records.vectors[i])
-            self._by_text = found
+                    else:
+                        stored.setdefault(text, (name, records.ids[i]))
+            self._by_text, self._stored_ids = found, stored
         known = self._by_text
-        missing = [t for t in texts if t not in known]
-        embedded = dict(zip(missing, self.embedder.embed_known(missing), strict=True))
-        return np.stack([known[t] if t in known else embedded[t] for t in texts])
+        missing = list(dict.fromkeys(t for t in texts if t not in known))
+        fetched = self._stored_vectors([t for t in missing if t in self._stored_ids])
+        missing = [t for t in missing if t not in fetched]
+        fetched.update(zip(missing, self.embedder.embed_known(missing), strict=True))
+        return np.stack([known[t] if t in known else fetched[t] for t in texts])
+
+    def _stored_vectors(self, texts: list[str]) -> dict[str, npt.NDArray[np.float32]]:
+        """The vectors Chroma holds for ``texts`` (each named in ``_stored_ids``); a text
+        whose record it no longer returns is left out, to be embedded."""
+        wanted: dict[str, dict[str, str]] = {}
+        for text in texts:
+            level, rid = self._stored_ids[text]
+            wanted.setdefault(level, {})[rid] = text
+        found: dict[str, npt.NDArray[np.float32]] = {}
+        for level, by_id in wanted.items():
+            got = self.store.collections[level].get(ids=list(by_id), include=["embeddings"])
+            for rid, vector in zip(got["ids"], got["embeddings"], strict=True):
+                found[by_id[rid]] = np.asarray(vector, dtype=np.float32)
+        return found
 
     def search(
         self,

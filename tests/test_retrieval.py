@@ -163,6 +163,40 @@ def test_a_sentence_in_the_index_is_not_embedded_again(
     np.testing.assert_allclose(vectors, fresh, atol=1e-6)
 
 
+def test_a_sentence_of_a_level_searched_through_chroma_is_read_from_it(
+    tmp_path: Path, write_files: WriteFiles, make_engine: MakeEngine,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Over ``EXACT_RECORDS`` a level's vectors are not in memory: a chosen sentence's
+    vector is read from Chroma by its record's id, not embedded again."""
+    monkeypatch.setattr(rag.retrieval, "EXACT_RECORDS", 0)
+    lines = [f"Harbour note {i}: the ferry to island {i} leaves at dawn." for i in range(6)]
+    corpus = write_files(tmp_path / "c", {"ferries.txt": "\n".join(lines) + "\n"})
+    engine = make_engine(corpus, tmp_path / "idx")
+    retriever = engine.retriever()
+    assert retriever._levels["sentences"].records.vectors is None  # the Chroma path
+    new = "A sentence that no file holds."
+    asked: list[str] = []
+    embed_known = engine.embedder.embed_known
+
+    def counted(texts: list[str]) -> np.ndarray:
+        asked.extend(texts)
+        return embed_known(texts)
+
+    monkeypatch.setattr(engine.embedder, "embed_known", counted)
+    vectors = retriever.text_vectors([lines[4], new, lines[1], lines[4]])
+    assert asked == [new]
+    records = retriever._levels["sentences"].records
+    ids = [records.ids[records.texts.index(lines[n])] for n in (4, 1)]
+    stored = engine.store.collections["sentences"].get(ids=ids, include=["embeddings"])
+    by_id = dict(zip(stored["ids"], stored["embeddings"], strict=True))
+    assert np.array_equal(vectors[0], np.asarray(by_id[ids[0]], dtype=np.float32))
+    assert np.array_equal(vectors[2], np.asarray(by_id[ids[1]], dtype=np.float32))
+    assert np.array_equal(vectors[3], vectors[0])
+    np.testing.assert_allclose(vectors, engine.embedder.embed([lines[4], new, lines[1], lines[4]]),
+                               atol=1e-6)
+
+
 def test_search_sizes(seeds_engine: Engine) -> None:
     retriever = seeds_engine.retriever()
     assert retriever.search("tanks", 0) == []
