@@ -126,9 +126,10 @@ def big_corpus() -> tuple[Path, list[str]]:
     return folder, asked
 
 
-def huge_corpus(copies: int = 12) -> Path:
-    """The 10k corpus ``copies`` times over, one folder a copy (kept in ``CACHE``)."""
-    small, _ = big_corpus()
+def huge_corpus(copies: int = 12) -> tuple[Path, list[str]]:
+    """The 10k corpus ``copies`` times over, one folder a copy (kept in ``CACHE``), and
+    the 10k corpus's questions."""
+    small, asked = big_corpus()
     folder = CACHE / "corpus-100k"
     if not (folder / "done").exists():
         for n in range(copies):
@@ -137,7 +138,12 @@ def huge_corpus(copies: int = 12) -> Path:
             for file in small.glob("*.txt"):
                 (part / file.name).write_bytes(file.read_bytes())
         (folder / "done").write_text("")
-    return folder
+    return folder, asked
+
+
+def sixty(asked: list[str]) -> list[str]:
+    """Sixty questions spread evenly over ``asked``."""
+    return asked[:: max(1, len(asked) // 60)][:60]
 
 
 def build_huge(corpus: Path, index_dir: Path) -> None:
@@ -374,14 +380,13 @@ def main() -> None:
     if args.big:
         corpus, asked = big_corpus()
         label = f"{count_lines(corpus):,} lines"
-        questions = asked[:: max(1, len(asked) // 60)][:60]
+        questions = sixty(asked)
         warm(label, corpus, questions, CACHE / "index-10k")
     if args.huge:
-        corpus, asked = huge_corpus(), big_corpus()[1]
+        huge, asked = huge_corpus()
         (CACHE / "index-100k").mkdir(parents=True, exist_ok=True)
-        build_huge(corpus, CACHE / "index-100k")
-        questions = asked[:: max(1, len(asked) // 60)][:60]
-        warm(f"{count_lines(corpus):,} lines", corpus, questions, CACHE / "index-100k")
+        build_huge(huge, CACHE / "index-100k")
+        warm(f"{count_lines(huge):,} lines", huge, sixty(asked), CACHE / "index-100k")
     if args.llama:
         seeds_questions = [i.question for i in load_items(ROOT / "evals" / "dev.jsonl")]
         with tempfile.TemporaryDirectory() as scratch:

@@ -97,9 +97,8 @@ def load_corpus(root: Path) -> Corpus:
     root = corpus_root(root)
     documents: list[Document] = []
     skipped: list[str] = []
-    for source, name, st in _text_files(root):
-        path = Path(name)
-        data = path.read_bytes()
+    for source, path, st in _text_files(root):
+        data = Path(path).read_bytes()
         text = _decode(data)
         if text is None:
             skipped.append(source)

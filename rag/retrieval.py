@@ -214,12 +214,14 @@ class Retriever:
         for text in texts:
             level, rid = self._stored_ids[text]
             wanted.setdefault(level, {})[rid] = text
-        found: dict[str, npt.NDArray[np.float32]] = {}
-        for level, by_id in wanted.items():
-            got = self.store.collections[level].get(ids=list(by_id), include=["embeddings"])
-            for rid, vector in zip(got["ids"], got["embeddings"], strict=True):
-                found[by_id[rid]] = np.asarray(vector, dtype=np.float32)
-        return found
+        return {by_id[rid]: vector for level, by_id in wanted.items()
+                for rid, vector in self._chroma_vectors(level, list(by_id)).items()}
+
+    def _chroma_vectors(self, level: str, ids: list[str]) -> dict[str, npt.NDArray[np.float32]]:
+        """The vectors Chroma returns for the records ``ids`` of ``level``, by id."""
+        got = self.store.collections[level].get(ids=ids, include=["embeddings"])
+        return {rid: np.asarray(vector, dtype=np.float32)
+                for rid, vector in zip(got["ids"], got["embeddings"], strict=True)}
 
     def search(
         self,
@@ -305,11 +307,8 @@ class Retriever:
         if index.records.vectors is not None:
             return {rid: float(index.records.vectors[index.position[rid]] @ vector)
                     for rid in ids}
-        got = self.store.collections[level].get(ids=ids, include=["embeddings"])
-        return {
-            rid: float(np.dot(np.asarray(emb, dtype=np.float32), vector))
-            for rid, emb in zip(got["ids"], got["embeddings"], strict=True)
-        }
+        return {rid: float(np.dot(stored, vector))
+                for rid, stored in self._chroma_vectors(level, ids).items()}
 
 
 def _best(scores: npt.NDArray[Any], depth: int) -> npt.NDArray[np.intp]:

@@ -150,14 +150,7 @@ def test_a_sentence_in_the_index_is_not_embedded_again(
     stored = [p.text for p in retriever.search("Army-2022 arms offers", 3, "sentences")]
     new = "A sentence that no file holds."
     fresh = seeds_engine.embedder.embed([*stored, new])
-    asked: list[str] = []
-    embed_known = seeds_engine.embedder.embed_known
-
-    def counted(texts: list[str]) -> np.ndarray:
-        asked.extend(texts)
-        return embed_known(texts)
-
-    monkeypatch.setattr(seeds_engine.embedder, "embed_known", counted)
+    asked = embedded_texts(seeds_engine, monkeypatch)
     vectors = retriever.text_vectors([*stored, new])
     assert asked == [new]
     np.testing.assert_allclose(vectors, fresh, atol=1e-6)
@@ -176,14 +169,7 @@ def test_a_sentence_of_a_level_searched_through_chroma_is_read_from_it(
     retriever = engine.retriever()
     assert retriever._levels["sentences"].records.vectors is None  # the Chroma path
     new = "A sentence that no file holds."
-    asked: list[str] = []
-    embed_known = engine.embedder.embed_known
-
-    def counted(texts: list[str]) -> np.ndarray:
-        asked.extend(texts)
-        return embed_known(texts)
-
-    monkeypatch.setattr(engine.embedder, "embed_known", counted)
+    asked = embedded_texts(engine, monkeypatch)
     vectors = retriever.text_vectors([lines[4], new, lines[1], lines[4]])
     assert asked == [new]
     records = retriever._levels["sentences"].records
@@ -195,6 +181,19 @@ def test_a_sentence_of_a_level_searched_through_chroma_is_read_from_it(
     assert np.array_equal(vectors[3], vectors[0])
     np.testing.assert_allclose(vectors, engine.embedder.embed([lines[4], new, lines[1], lines[4]]),
                                atol=1e-6)
+
+
+def embedded_texts(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The texts ``engine``'s embedder is asked to embed from now on (``embed_known``)."""
+    asked: list[str] = []
+    embed_known = engine.embedder.embed_known
+
+    def counted(texts: list[str]) -> np.ndarray:
+        asked.extend(texts)
+        return embed_known(texts)
+
+    monkeypatch.setattr(engine.embedder, "embed_known", counted)
+    return asked
 
 
 def test_search_sizes(seeds_engine: Engine) -> None:
