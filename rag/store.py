@@ -46,7 +46,7 @@ import numpy.typing as npt
 from pydantic import BaseModel, ValidationError, field_validator
 
 from rag.chunking import DEFAULT_CHUNK_TOKENS, Piece, line_windows, sentence_units
-from rag.corpus import Corpus, Document, FileStamp, load_corpus, scan_corpus
+from rag.corpus import Document, FileStamp, load_corpus, scan_corpus
 from rag.embeddings import EMBEDDING_DIM, MODEL_ID, MiniLMEmbedder
 from rag.errors import ConfigError, IndexBuildError
 from rag.faults import StoreFaults
@@ -251,9 +251,8 @@ class IndexStore:
         with self.faults.call("update the index"):
             self.index_dir.mkdir(parents=True, exist_ok=True)
             with self._locked(wait):
-                corpus = load_corpus(self.corpus)
-                old = self.read_manifest()  # another process may have built meanwhile
-                return self._build(corpus, old, progress)
+                # Another process may have built meanwhile: the manifest is read under the lock.
+                return self._build(self.read_manifest(), progress)
 
     def rebuild(self, progress: Progress | None = None) -> IndexStats:
         """Build the index from nothing. An embedded index's Chroma folder is moved aside
@@ -282,8 +281,7 @@ class IndexStore:
                         copy.unlink()
                     self._copy_cache = None
                 self._close()
-                corpus = load_corpus(self.corpus)
-                return self._build(corpus, self.read_manifest(), progress)
+                return self._build(self.read_manifest(), progress)
 
     def records(self, manifest: Manifest, level: str, *, vectors: bool = False) -> Records:
         """Text and lines of every live record of ``level``, and their stored vectors
@@ -369,8 +367,10 @@ class IndexStore:
         manifest is committed, and only for an embedded index (a server's records are
         the server's). Records the old copy holds are taken from it (an id names one
         piece of one version of a file, cut and embedded by the code the copy records);
-        the rest are read back from Chroma, a window at a time (a read of every record
-        at once added 120 MiB to a 10k-line build's peak). Nothing is written when the
+        the rest are read back from Chroma, a window at a time, each let go once merged
+        (a read of every record at once added 120 MiB to a 10k-line build's peak, and
+        holding every window until the merge 45 MiB to a 100k-line one's; the header's
+        JSON is encoded piece by piece for the same reason). Nothing is written when the
         copy already holds exactly these records; a copy that cannot be written is left
         out, and questions read Chroma instead."""
         old = self._read_copy()
@@ -386,8 +386,8 @@ class IndexStore:
                 continue
             known = {rid: n for n, rid in enumerate(kept.ids)} if kept is not None else {}
             rest = [i for i in ids if i not in known]
-            fresh = [self._from_chroma(level, rest[begin : begin + COPY_WINDOW], with_vectors)
-                     for begin in range(0, len(rest), COPY_WINDOW)]
+            fresh = (self._from_chroma(level, rest[begin : begin + COPY_WINDOW], with_vectors)
+                     for begin in range(0, len(rest), COPY_WINDOW))
             copy[level] = _merged(ids, known, kept, fresh, with_vectors)
         if old is not None and all(
             copy[level].fields() == old[level].fields()
@@ -404,7 +404,7 @@ class IndexStore:
         tmp = self.copy_path.with_name(f".{self.copy_path.name}.{os.getpid()}.tmp")
         try:
             with open(tmp, "wb") as handle:
-                np.savez(handle, header=np.frombuffer(json.dumps(header).encode(), np.uint8),
+                np.savez(handle, header=np.frombuffer(_json_bytes(header), np.uint8),
                          **vectors)
                 handle.flush()
                 os.fsync(handle.fileno())
@@ -412,7 +412,18 @@ class IndexStore:
         except OSError:
             tmp.unlink(missing_ok=True)
 
-    def _build(self, corpus: Corpus, old: Manifest, progress: Progress | None) -> IndexStats:
+    def _build(self, old: Manifest, progress: Progress | None) -> IndexStats:
+        new, stats = self._commit(old, progress)
+        # The corpus's text and pieces went with ``_commit``: at 100k lines they are as
+        # much memory as the copy takes to write.
+        if not self.chroma_url:
+            self._save_copy(new)
+        return stats
+
+    def _commit(self, old: Manifest, progress: Progress | None) -> tuple[Manifest, IndexStats]:
+        """Read the corpus, embed and write what ``old`` lacks, and commit the new
+        manifest (written only when it changed)."""
+        corpus = load_corpus(self.corpus)
         new = Manifest(corpus=str(self.corpus), chunk_tokens=self.chunk_tokens)
         new.skipped = _skipped_stamps(self.corpus, corpus.skipped)
         todo: list[Document] = []
@@ -447,9 +458,7 @@ class IndexStore:
         if new != old:  # a plain touch changes the stamps, and so the manifest
             _write_atomically(self.manifest_path, new.model_dump_json(indent=1))
             self._collect_garbage(new)
-        if not self.chroma_url:
-            self._save_copy(new)
-        return IndexStats(
+        return new, IndexStats(
             corpus=str(self.corpus),
             index_dir=str(self.index_dir),
             files=len(new.files),
@@ -585,19 +594,49 @@ class _Collection:
 
 
 def _merged(ids: list[str], known: dict[str, int], kept: Records | None,
-            fresh: list[Records], with_vectors: bool) -> Records:
-    """The records ``ids`` in that order, row ``known[i]`` of ``kept`` where known, else
-    from the one of ``fresh`` that holds it (all of them with vectors if asked)."""
-    where = {rid: (records, n) for records in fresh for n, rid in enumerate(records.ids)}
+            fresh: Iterator[Records], with_vectors: bool) -> Records:
+    """The records ``ids`` in that order: row ``known[i]`` of ``kept`` where known, the
+    rest from ``fresh``, windows that hold them in the same order, each read only when
+    the last is used up (all of them with vectors if asked)."""
     fields: dict[str, list[Any]] = {name: [] for name in _FIELDS}
     rows = np.empty((len(ids), EMBEDDING_DIM), dtype=np.float32) if with_vectors else None
+    window: Records | None = None
+    taken = 0
     for n, rid in enumerate(ids):
-        source, row = (kept, known[rid]) if rid in known and kept is not None else where[rid]
+        if kept is not None and rid in known:
+            source, row = kept, known[rid]
+        else:
+            if window is None or taken == len(window.ids):
+                window, taken = next(fresh), 0
+            source, row = window, taken
+            taken += 1
         for name in _FIELDS:
             fields[name].append(getattr(source, name)[row])
         if rows is not None and source.vectors is not None:
             rows[n] = source.vectors[row]
     return Records(**fields, vectors=rows)
+
+
+def _json_bytes(value: Any, encoded: bytearray | None = None) -> bytearray:
+    """``json.dumps(value).encode()``, without ever holding the whole text (30 MiB for a
+    100k-line copy's header) beside its bytes: objects are written key by key and lists
+    ``COPY_WINDOW`` items at a time."""
+    encoded = bytearray() if encoded is None else encoded
+    if isinstance(value, dict):
+        encoded += b"{"
+        for n, (key, item) in enumerate(value.items()):
+            encoded += (b", " if n else b"") + json.dumps(key).encode() + b": "
+            _json_bytes(item, encoded)
+        encoded += b"}"
+    elif isinstance(value, list):
+        encoded += b"["
+        for begin in range(0, len(value), COPY_WINDOW):
+            part = json.dumps(value[begin : begin + COPY_WINDOW])
+            encoded += (b", " if begin else b"") + part[1:-1].encode()
+        encoded += b"]"
+    else:
+        encoded += json.dumps(value).encode()
+    return encoded
 
 
 def _metadata(doc: Document, piece: Piece) -> dict[str, Any]:

@@ -3,6 +3,7 @@ garbage collection of records no manifest names, and automatic refresh on ``ask`
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import warnings
@@ -458,8 +459,11 @@ def test_a_question_over_a_fresh_index_reads_the_copy_and_never_opens_chroma(
 
 
 def test_each_build_rewrites_the_copy_to_match_chroma(
-    engine: Engine, corpus: Path, write_files: WriteFiles
+    engine: Engine, corpus: Path, write_files: WriteFiles, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # Windows of two records: the copy is merged from many windows read from Chroma,
+    # interleaved with records kept from the old copy, and its header encoded in pieces.
+    monkeypatch.setattr(rag.store, "COPY_WINDOW", 2)
     engine.build()
     first = engine.store.copy_path.stat().st_mtime_ns
     engine.build()  # nothing changed: the copy is left as it is
@@ -470,6 +474,14 @@ def test_each_build_rewrites_the_copy_to_match_chroma(
     engine.build()  # records kept from the old copy, the rest read from Chroma
     assert_copy_is_chroma(engine.store)
     assert {p.source for p in engine.retrieve("How tall is the tower?")} >= {"tower.txt"}
+
+
+@pytest.mark.parametrize("value", [
+    {}, [], {"a": []}, [[1, 2], [3]], {"n": None, "f": 1.5, "t": True},
+    {"levels": {"sentences": {"texts": ['é "q" \\ \n'] * 2501, "lines": list(range(1001))}}},
+])
+def test_the_copy_header_is_encoded_as_json_dumps_would(value: object) -> None:
+    assert bytes(rag.store._json_bytes(value)) == json.dumps(value).encode()
 
 
 @pytest.mark.parametrize("member", ["header.npy", "vectors-sentences.npy"])
