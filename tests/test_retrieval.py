@@ -277,6 +277,27 @@ def test_records_another_build_adds_do_not_crowd_out_the_live_ones(
     assert after == before
 
 
+@pytest.mark.parametrize("level", ["sentences", "chunks"])
+def test_lexical_ranking_is_the_stable_sort_of_every_positive_score(
+    seeds_engine: Engine, level: str
+) -> None:
+    """BM25 selects its best among the records that score above 0 only: the same ids,
+    scores and order as sorting every record's score and dropping the zeros."""
+    retriever = seeds_engine.retriever()
+    index = retriever._levels[level]
+    sizes: list[int] = []
+    for question, depth in (("How many T-90 tanks did Egypt buy?", 30),
+                            ("Vostok-2022 exercises China India", 500), ("the of and", 5),
+                            ("zzyzx unheard", 30)):
+        query = rag.retrieval.terms(question)
+        scores = index.bm25.get_scores(query) if query else np.zeros(0)
+        expected = [(index.records.ids[i], float(scores[i]))
+                    for i in np.argsort(-scores, kind="stable")[:depth] if scores[i] > 0]
+        assert list(retriever._lexical(index, question, depth).items()) == expected
+        sizes.append(len(expected))
+    assert min(sizes[:2]) > 0  # the comparison had records to order
+
+
 @pytest.mark.parametrize("depth", [0, 1, 3, 30, 500])
 def test_best_scores_come_as_a_stable_sort_would_give_them(depth: int) -> None:
     """Search ranks by partial selection, not a sort of every score; the order must be a
