@@ -7,7 +7,8 @@ against its retrieval floor, and a cold ``rag ask`` against the import floor.
   docs-dev.jsonl over the httpx docs), the floor (embed the question once, one Chroma
   query for 8 chunks) and a whole ``Engine.ask`` are timed back to back; the table gives
   the median of the per-question ratios with its quartiles, and p50 and p95 of the asks
-  over the p50 floor.
+  over the p50 floor. A second row gives how much of each ask the answerability model
+  took (its wall time ÷ the same floor) and the rest, with the pairs it read.
 * cold ``rag ask`` ÷ import floor: a new ``rag ask`` process over an index already
   built, against a new process that only imports chromadb, onnxruntime, tokenizers and
   numpy; runs alternate, ``--cold`` of each; the ratio of the medians, with the lowest
@@ -65,20 +66,25 @@ def warm(label: str, corpus: Path, questions: list[str], index_dir: Path | None 
     with tempfile.TemporaryDirectory() as scratch:
         engine = _engine(corpus, index_dir or Path(scratch))
         chunks = engine.store.collections["chunks"]
+        reading = _Reading()
         for question in questions[:5]:  # warm: models, index, caches
             engine.ask(question)
-        floors, asks, ratios = [], [], []
+        floors, asks, ratios, reads, pairs = [], [], [], [], []
         for question in questions:
             began = time.perf_counter()
             vector = engine.embedder.embed_one(question)
             chunks.query(query_embeddings=[vector], n_results=8, include=["distances"])
             floor = time.perf_counter() - began
+            reading.reset()
             began = time.perf_counter()
             engine.ask(question)
             ask = time.perf_counter() - began
             floors.append(floor)
             asks.append(ask)
             ratios.append(ask / floor)
+            reads.append(reading.seconds / floor)
+            pairs.append(reading.pairs)
+        reading.close()
     quartiles = statistics.quantiles(ratios, n=4)
     cuts = statistics.quantiles(asks, n=20)
     floor_p50 = statistics.median(floors)
@@ -86,6 +92,44 @@ def warm(label: str, corpus: Path, questions: list[str], index_dir: Path | None 
           f"{statistics.median(ratios):.1f}× (quartiles {quartiles[0]:.1f}-{quartiles[2]:.1f}) | "
           f"p50 {statistics.median(asks) / floor_p50:.1f}×, p95 {cuts[18] / floor_p50:.1f}× "
           f"(floor p50 {floor_p50 * 1000:.0f} ms) |")
+    read_quartiles = statistics.quantiles(reads, n=4)
+    rest = [ratio - read for ratio, read in zip(ratios, reads, strict=True)]
+    print(f"| of which the answerability model, {label} | {statistics.median(reads):.1f}× "
+          f"(quartiles {read_quartiles[0]:.1f}-{read_quartiles[2]:.1f}) | "
+          f"{statistics.mean(pairs):.1f} pairs read a question; the rest of the ask "
+          f"{statistics.median(rest):.1f}× |")
+
+
+class _Reading:
+    """Wall time and distinct pairs of the packaged answerability model's reading (what
+    every extractive ask runs through), summed until ``reset``."""
+
+    def __init__(self) -> None:
+        from rag.answer.answerability import packaged_model
+
+        self.model = packaged_model()
+        real = self.model.probabilities
+        self.seconds, self.pairs, inside = 0.0, 0, [False]
+
+        def probabilities(question: str, passages: Any) -> Any:
+            if inside[0]:  # its own call for distinct texts
+                return real(question, passages)
+            inside[0] = True
+            began = time.perf_counter()
+            try:
+                return real(question, passages)
+            finally:
+                inside[0] = False
+                self.seconds += time.perf_counter() - began
+                self.pairs += len(set(passages))
+
+        self.model.probabilities = probabilities  # type: ignore[method-assign]
+
+    def reset(self) -> None:
+        self.seconds, self.pairs = 0.0, 0
+
+    def close(self) -> None:
+        del self.model.probabilities
 
 
 def _engine(corpus: Path, index_dir: Path) -> Any:
