@@ -414,8 +414,8 @@ class IndexStore:
 
     def _build(self, old: Manifest, progress: Progress | None) -> IndexStats:
         new, stats = self._commit(old, progress)
-        # The corpus's text and pieces went with ``_commit``: at 100k lines they are as
-        # much memory as the copy takes to write.
+        # The corpus's text and pieces went with ``_commit``: the copy, the build's peak
+        # at 100k lines, is not written on top of them.
         if not self.chroma_url:
             self._save_copy(new)
         return stats
