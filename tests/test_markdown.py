@@ -227,3 +227,22 @@ def test_a_code_name_the_docs_spell_in_parts_is_not_a_reason_to_refuse(
     # "Response.elapsed" is nowhere whole: the page says `.elapsed` under "# Response".
     answer = docs_engine.ask("What does Response.elapsed measure?")
     assert cited(answer) == [("api.md", 3, 3)]
+
+
+def test_the_roles_of_many_files_are_parsed_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every ask reads the roles of its candidates' files: forty pages asked about again
+    are not parsed again (a cache of 16 parsed the httpx pages over and over)."""
+    from markdown_it import MarkdownIt
+
+    parsed: list[str] = []
+    real = MarkdownIt.parse
+
+    def parse(self: MarkdownIt, src: str, env: object = None) -> object:
+        parsed.append(src)
+        return real(self, src, env)
+
+    monkeypatch.setattr(MarkdownIt, "parse", parse)
+    pages = [(f"# Parsed-once page {n}", "", f"Page {n} says one thing.") for n in range(40)]
+    first = [line_roles(lines) for lines in pages]
+    assert [line_roles(lines) for lines in pages] == first
+    assert len(parsed) == 40
