@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import uuid
 from pathlib import Path
 
 import pytest
@@ -246,3 +247,31 @@ def test_the_roles_of_many_files_are_parsed_once(monkeypatch: pytest.MonkeyPatch
     first = [line_roles(lines) for lines in pages]
     assert [line_roles(lines) for lines in pages] == first
     assert len(parsed) == 40
+
+
+def test_the_sentences_an_answer_weighs_are_embedded_in_one_call(
+    docs_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Markdown record's vector is of its heading path and text, so the sentences the
+    extractive backend weighs against each other are embedded: all in one call, not one
+    call per comparison."""
+    from rag.answer.extractive import ExtractiveBackend
+    from rag.answer.judge import Candidate
+    from rag.answer.vocabulary import analyze_question
+    from rag.types import Passage
+
+    backend = ExtractiveBackend()
+    retriever = docs_engine.retriever()
+    token = uuid.uuid4().hex[:8]  # texts new to the embedder's cache
+    ranked = [
+        Candidate(Passage(source="guide.md", start_line=line, end_line=line, score=1.0,
+                          text=f"Acme {token} fetches things, way {n}."),
+                  {"answerable": 1.0}, score=backend.scorer.threshold + 1.0 - n / 100)
+        for n, line in enumerate((3, 4, 15))
+    ]
+    calls: list[list[str]] = []
+    real = retriever.embedder.embed
+    monkeypatch.setattr(retriever.embedder, "embed",
+                        lambda texts: calls.append(list(texts)) or real(texts))
+    backend._select(analyze_question("What does Acme do?"), ranked, retriever)
+    assert calls == [[c.passage.text for c in ranked]]

@@ -186,10 +186,18 @@ class ExtractiveBackend:
     ) -> list[Candidate]:
         best = ranked[0]
         chosen = [best]
+        bound = max(self.scorer.threshold, best.score - self.scorer.keep_within)
+        weighed = [c for c in ranked[1:] if c.score >= bound and self.scorer.answers(c)]
+        if weighed:
+            # The sentences the loop may weigh against each other, embedded (where the
+            # index holds no vector of their text: Markdown's records hold the heading
+            # path too) in one call: a run of a few costs little more than a run of one,
+            # and ``embed_known`` keeps them for each ``_similarity`` below.
+            retriever.text_vectors([c.passage.text for c in [best, *weighed]])
         for other in ranked[1:]:
             if len(chosen) == self.params.max_sentences:
                 break
-            if other.score < max(self.scorer.threshold, best.score - self.scorer.keep_within):
+            if other.score < bound:
                 break
             if not self.scorer.answers(other):
                 continue  # failed a check and the model does not vouch for it
