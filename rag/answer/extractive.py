@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, replace
+from itertools import takewhile
 from pathlib import Path
 
 import numpy as np
@@ -187,20 +188,18 @@ class ExtractiveBackend:
         best = ranked[0]
         chosen = [best]
         bound = max(self.scorer.threshold, best.score - self.scorer.keep_within)
-        weighed = [c for c in ranked[1:] if c.score >= bound and self.scorer.answers(c)]
+        # The candidates close enough to the best, less those that failed a check and
+        # that the model does not vouch for.
+        weighed = [c for c in takewhile(lambda c: c.score >= bound, ranked[1:])
+                   if self.scorer.answers(c)]
         if weighed:
-            # The sentences the loop may weigh against each other, embedded (where the
-            # index holds no vector of their text: Markdown's records hold the heading
-            # path too) in one call: a run of a few costs little more than a run of one,
-            # and ``embed_known`` keeps them for each ``_similarity`` below.
+            # Embedded (where the index holds no vector of their text: Markdown's records
+            # hold the heading path too) in one call: a run of a few costs little more
+            # than a run of one, and ``embed_known`` keeps them for each ``_similarity``.
             retriever.text_vectors([c.passage.text for c in [best, *weighed]])
-        for other in ranked[1:]:
+        for other in weighed:
             if len(chosen) == self.params.max_sentences:
                 break
-            if other.score < bound:
-                break
-            if not self.scorer.answers(other):
-                continue  # failed a check and the model does not vouch for it
             similarity = _similarity(retriever, other, chosen)
             if info.kind in (NUMBER, MONEY) and similarity >= self.params.same_topic:
                 # Another figure for the same thing (a conflict), or the same figure
