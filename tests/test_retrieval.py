@@ -156,18 +156,28 @@ def test_a_sentence_in_the_index_is_not_embedded_again(
     np.testing.assert_allclose(vectors, fresh, atol=1e-6)
 
 
+def ferries_through_chroma(
+    count: int, tmp_path: Path, write_files: WriteFiles, make_engine: MakeEngine,
+    monkeypatch: pytest.MonkeyPatch,
+) -> tuple[Engine, list[str]]:
+    """An engine over ``count`` lines about ferries, every level searched through Chroma
+    (as over ``EXACT_RECORDS``), and the lines."""
+    monkeypatch.setattr(rag.retrieval, "EXACT_RECORDS", 0)
+    lines = [f"Harbour note {i}: the ferry to island {i} leaves at dawn." for i in range(count)]
+    corpus = write_files(tmp_path / "c", {"ferries.txt": "\n".join(lines) + "\n"})
+    engine = make_engine(corpus, tmp_path / "idx")
+    assert engine.retriever()._levels["sentences"].records.vectors is None  # the Chroma path
+    return engine, lines
+
+
 def test_a_sentence_of_a_level_searched_through_chroma_is_read_from_it(
     tmp_path: Path, write_files: WriteFiles, make_engine: MakeEngine,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Over ``EXACT_RECORDS`` a level's vectors are not in memory: a chosen sentence's
     vector is read from Chroma by its record's id, not embedded again."""
-    monkeypatch.setattr(rag.retrieval, "EXACT_RECORDS", 0)
-    lines = [f"Harbour note {i}: the ferry to island {i} leaves at dawn." for i in range(6)]
-    corpus = write_files(tmp_path / "c", {"ferries.txt": "\n".join(lines) + "\n"})
-    engine = make_engine(corpus, tmp_path / "idx")
+    engine, lines = ferries_through_chroma(6, tmp_path, write_files, make_engine, monkeypatch)
     retriever = engine.retriever()
-    assert retriever._levels["sentences"].records.vectors is None  # the Chroma path
     new = "A sentence that no file holds."
     asked = embedded_texts(engine, monkeypatch)
     vectors = retriever.text_vectors([lines[4], new, lines[1], lines[4]])
@@ -259,12 +269,8 @@ def test_records_another_build_adds_do_not_crowd_out_the_live_ones(
     size is counted once per retriever; when records no manifest names yet (another
     process mid-build) fill a query, it is counted again and the query made wider, so the
     search still finds as many indexed passages."""
-    monkeypatch.setattr(rag.retrieval, "EXACT_RECORDS", 0)
-    lines = [f"Harbour note {i}: the ferry to island {i} leaves at dawn." for i in range(12)]
-    corpus = write_files(tmp_path / "c", {"ferries.txt": "\n".join(lines) + "\n"})
-    engine = make_engine(corpus, tmp_path / "idx")
+    engine, _ = ferries_through_chroma(12, tmp_path, write_files, make_engine, monkeypatch)
     retriever = engine.retriever()
-    assert retriever._levels["sentences"].records.vectors is None  # the Chroma path
     question = "When does the ferry leave?"
     before = [(p.source, p.start_line) for p in retriever.search(question, 5, "sentences")]
     assert len(before) == 5
