@@ -151,6 +151,18 @@ DOCS = {
                        "For HTTP/1.1 and HTTP/2 it needs the h2 package.\n",
     "api.md": "# Response\n\n* `.elapsed` - The time taken between sending the request and "
               "receiving the response.\n* `.encoding` - The text encoding used.\n",
+    "transports.md": """# Transports
+
+```python
+import httpx
+limits = httpx.Limits(max_connections=10)
+mounts = {
+    "all://": httpx.HTTPTransport(local_address="0.0.0.0", limits=limits),
+}
+client = httpx.Client(mounts=mounts)
+response = client.get("https://example.org")
+```
+""",
 }
 
 
@@ -191,6 +203,18 @@ def test_a_command_is_answered_with_its_code_block(docs_engine: Engine) -> None:
     answer = docs_engine.ask("What command initialises acme?")
     assert ("acme.md", 11, 12) in cited(answer)
     assert "acme init --here" in answer.text
+
+
+def test_a_code_answer_quotes_the_lines_that_answer_and_what_they_need(
+    docs_engine: Engine,
+) -> None:
+    # The line naming the local address, the dict literal it sits in (whole), and where
+    # the ``limits`` it uses is set; not the import, nor the calls after it.
+    answer = docs_engine.ask("How do I make outgoing connections use one local address?")
+    assert cited(answer) == [("transports.md", 5, 8)], answer.text
+    quote = answer.citations[0].quote or ""
+    assert quote.startswith("limits = httpx.Limits(max_connections=10)")
+    assert quote.endswith("}"), quote
 
 
 def test_prose_ending_in_an_ellipsis_is_answered_with_the_code_it_introduces(

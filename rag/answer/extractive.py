@@ -29,7 +29,7 @@ from rag.answer.base import Draft, DraftCitation
 from rag.answer.judge import Candidate, Judge
 from rag.answer.lexicon import WordVectors
 from rag.answer.scorer import LinearScorer
-from rag.answer.vocabulary import analyze_question, canonical
+from rag.answer.vocabulary import analyze_question, canonical, term_set
 from rag.corpus import read_lines
 from rag.language.figures import MONEY, NUMBER
 from rag.language.questions import QuestionInfo, split_question
@@ -59,6 +59,8 @@ class ExtractiveParams:
     # well below the best, if the answerability model gives it at least this.
     conflict_model: float = 0.4
     reranked: int = 8  # best candidates (by the other features) the answerability model reads
+    # A question word this rare (inverse sentence frequency) marks the code lines to quote.
+    key_idf: float = 2.5
     prune: bool = True  # ... less those whose probability cannot change the answer
 
 
@@ -101,7 +103,11 @@ class ExtractiveBackend:
             chosen.extend(picked)
         if not chosen:
             return Draft.refusal()
-        return _compose(chosen, notes, layout)
+        # The question's rarer words: what marks a code line as the one asked about
+        # (``local_address`` for "from one particular IP address"), not "httpx" or "client".
+        keys = frozenset(term for info in infos for term in info.terms
+                         if retriever.idf(term) >= self.params.key_idf)
+        return _compose(chosen, notes, layout, keys)
 
     def candidates(
         self, question: str, retriever: Retriever, top_k: int,
@@ -369,11 +375,15 @@ class MarkdownLines:
         return code[0], code[-1]
 
 
-def _compose(chosen: list[Candidate], conflicts: list[int], layout: MarkdownLines) -> Draft:
+def _compose(
+    chosen: list[Candidate], conflicts: list[int], layout: MarkdownLines,
+    keys: frozenset[str] = frozenset(),
+) -> Draft:
     """The quoted sentences with their markers; ``CONFLICT_NOTE`` before the candidates
     at the positions in ``conflicts`` (where differing figures begin). In Markdown, a
-    code line is quoted with its (short) block, and prose that introduces a code block
-    ("Use a transport:", "For example...") with that block."""
+    code line is quoted with the lines of its (short) block that speak of the question
+    (``_quote_code``), and prose that introduces a code block ("Use a transport:",
+    "For example...") with those of that block."""
     citations: list[DraftCitation] = []
     parts: list[str] = []
     for position, candidate in enumerate(chosen):
@@ -395,7 +405,7 @@ def _compose(chosen: list[Candidate], conflicts: list[int], layout: MarkdownLine
                 continue
             block = layout.around(p.source, p.start_line)
             if block is not None:
-                _quote_code(p.source, block, layout, citations, parts)
+                _quote_code(p.source, block, layout, citations, parts, keys, p.start_line)
                 continue
             quoted = tuple(p.text[a:b] for a, b in spans)
             citations.append(DraftCitation(p.source, p.start_line, p.end_line, quoted))
@@ -404,15 +414,65 @@ def _compose(chosen: list[Candidate], conflicts: list[int], layout: MarkdownLine
                          for sentence in quoted)
             block = layout.after(p.source, p.end_line)
             if block is not None:
-                _quote_code(p.source, block, layout, citations, parts)
+                _quote_code(p.source, block, layout, citations, parts, keys)
     return Draft(text=" ".join(parts), citations=citations)
 
 
-def _quote_code(source: str, block: tuple[int, int], layout: MarkdownLines,
-                citations: list[DraftCitation], parts: list[str]) -> None:
-    if any(c.source == source and c.start_line == block[0] for c in citations):
+def _quote_code(
+    source: str, block: tuple[int, int], layout: MarkdownLines,
+    citations: list[DraftCitation], parts: list[str],
+    keys: frozenset[str] = frozenset(), matched: int | None = None,
+) -> None:
+    """The lines of a code block that answer, cited by their own line numbers: from the
+    first to the last of the line that matched (``matched``) and those holding one of
+    the question's rarer words (``keys``), widened to whole statements and to where the
+    names they use are set (``_defined``). An ``import httpx`` or the call printing a
+    result is not what was asked, and citing it points the reader at lines that do not
+    say the answer. The whole block when no line holds a key word, or when prose before
+    the block matched (it introduces the block as a whole)."""
+    if any(c.source == source and c.start_line <= block[1] and block[0] <= c.end_line
+           for c in citations):
+        return  # quoted already
+    lines = layout.lines(source)
+    keyed = [n for n in range(block[0], block[1] + 1)
+             if lines[n - 1].strip() and term_set(words(lines[n - 1])) & keys]
+    if not keyed or matched is None:
+        quoted = tuple(line.strip() for line in lines[block[0] - 1 : block[1]] if line.strip())
+        citations.append(DraftCitation(source, block[0], block[1], quoted))
+        parts.append(f"{literal_brackets(chr(10).join(quoted))} [{len(citations)}]")
         return
-    lines = layout.lines(source)[block[0] - 1 : block[1]]
-    quoted = tuple(line.strip() for line in lines if line.strip())
-    citations.append(DraftCitation(source, block[0], block[1], quoted))
+    kept = sorted({*keyed, matched})
+    first, last = _defined(lines[: block[1]], block[0], kept[0], kept[-1])
+    quoted = tuple(line.strip() for line in lines[first - 1 : last] if line.strip())
+    citations.append(DraftCitation(source, first, last, quoted))
     parts.append(f"{literal_brackets(chr(10).join(quoted))} [{len(citations)}]")
+
+
+_ASSIGNED = re.compile(r"^\s*(?:>>>\s*)?([A-Za-z_]\w*)\s*=(?!=)")
+
+
+def _defined(lines: tuple[str, ...], top: int, first: int, last: int) -> tuple[int, int]:
+    """The quote's first and last lines once it holds whole statements (a dict literal
+    from its opening line to its closing one) and where each name its lines use is set,
+    within the block from ``top`` (``ssl_object = ...`` before ``ssl_object.version()``):
+    quoted code should read on its own."""
+    depth = [0]  # open brackets before each line of the block, from ``top``
+    for line in lines[top - 1 :]:
+        depth.append(max(0, depth[-1] + _balance(line)))
+    while True:
+        while first > top and depth[first - top] > 0:
+            first -= 1
+        while last < len(lines) and depth[last - top + 1] > 0:
+            last += 1
+        used = {name for line in lines[first - 1 : last] for name in re.findall(r"\w+", line)}
+        earlier = [n for n in range(top, first)
+                   if (m := _ASSIGNED.match(lines[n - 1])) and m.group(1) in used]
+        if not earlier:
+            return first, last
+        first = earlier[0]
+
+
+def _balance(line: str) -> int:
+    """Brackets a line opens less those it closes, outside its strings."""
+    text = re.sub(r"'[^']*'|\"[^\"]*\"", "", line).split("#")[0]
+    return sum(text.count(c) for c in "([{") - sum(text.count(c) for c in ")]}")
