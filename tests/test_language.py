@@ -10,7 +10,7 @@ import pytest
 
 from rag.answer.vocabulary import NEWS
 from rag.language.figures import DATE, NUMBER
-from rag.language.questions import NAME, OTHER, YESNO, analyze_question
+from rag.language.questions import NAME, NUMBER, OTHER, YESNO, analyze_question
 from rag.language.sentences import sentence_spans
 from rag.language.words import BASE
 
@@ -65,6 +65,22 @@ def test_splitting_a_huge_line_reads_it_once(line: str) -> None:
     ],
 )
 def test_when_asks_for_a_date_only_as_the_question_word(question: str, kind: str) -> None:
+    assert analyze_question(question).kind == kind
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("How many troops took part?", NUMBER),
+        ("Where does Russia rank, and how many tanks did India buy?", NUMBER),
+        # Inside another question, "how many" is what the answer is about.
+        ("Which outlet reported how much of Russia's arms sales went to India?", NAME),
+        ("What should I read to know how many bytes have come off the network?", OTHER),
+    ],
+)
+def test_how_many_asks_for_a_figure_only_where_it_opens_a_question(
+    question: str, kind: str
+) -> None:
     assert analyze_question(question).kind == kind
 
 
