@@ -10,7 +10,7 @@ import pytest
 
 from rag.answer.vocabulary import NEWS
 from rag.language.figures import DATE, NUMBER
-from rag.language.questions import NAME, NUMBER, OTHER, YESNO, analyze_question
+from rag.language.questions import NAME, OTHER, YESNO, analyze_question, split_question
 from rag.language.sentences import sentence_spans
 from rag.language.words import BASE
 
@@ -145,3 +145,30 @@ def test_options_offered_after_a_comma_are_not_names_to_look_for() -> None:
     # "NTLM or Kerberos" here is what is asked about, not a choice offered.
     assert analyze_question("How do I authenticate to a proxy that requires NTLM or Kerberos?"
                             ).focus == ("ntlm", "kerbero")
+
+
+@pytest.mark.parametrize(
+    ("question", "halves"),
+    [
+        ("Which country sells shells, and what did Putin pledge?",
+         ["Which country sells shells?", "What did Putin pledge?"]),
+        # The half that points back is asked with the first before it, as a statement.
+        ("What exactly does the write timeout limit, and what is raised when it's exceeded?",
+         ["What exactly does the write timeout limit?",
+          "What exactly does the write timeout limit. What is raised when it's exceeded?"]),
+        # A purpose both halves share stays with both.
+        ("What do I need to install, and what proxy URL do I pass, to use a SOCKS5 proxy?",
+         ["What do I need to install to use a SOCKS5 proxy?",
+          "What proxy URL do I pass, to use a SOCKS5 proxy?"]),
+    ],
+)
+def test_a_question_asking_two_things_is_split_with_what_the_halves_share(
+    question: str, halves: list[str]
+) -> None:
+    assert split_question(question) == halves
+
+
+def test_the_second_half_keeps_the_kind_it_asks_for() -> None:
+    second = split_question("How many troops took part, and where did it take place?")[1]
+    assert second.startswith("How many troops took part. ")
+    assert analyze_question(second).kind == NAME

@@ -82,13 +82,18 @@ class QuestionInfo:
 
 
 _WH = r"(?:what|which|who|whom|whose|when|where|why|how)"
+_PURPOSE = re.compile(r",\s+(to\s+[^,?]+)\?$")
+_ANAPHOR = re.compile(r"\b(?:it|its|they|them|their|that|this|these|those|there)\b", re.I)
 
 
 def split_question(question: str) -> list[str]:
     """A question that asks two things, as two questions; others as they are.
 
     "When and where did they meet?" -> "When did they meet?", "Where did they meet?";
-    "Which country sells shells, and what did Putin pledge?" -> its two halves.
+    "Which country sells shells, and what did Putin pledge?" -> its two halves;
+    "What does the write timeout limit, and what is raised when it's exceeded?" ->
+    "What does the write timeout limit?", "What does the write timeout limit. What is
+    raised when it's exceeded?" (the second half says what "it" is).
     """
     text = question.strip()
     if m := re.match(rf"^({_WH})\s+and\s+({_WH})\s+(.+)$", text, flags=re.I):
@@ -97,7 +102,17 @@ def split_question(question: str) -> list[str]:
     if len(parts) == 2 and len(words(parts[0])) >= 3 and len(words(parts[1])) >= 3:
         first = parts[0].rstrip(" ,?") + "?"
         second = parts[1][0].upper() + parts[1][1:]
-        return [first, second if second.endswith("?") else second + "?"]
+        second = second if second.endswith("?") else second + "?"
+        # A purpose both halves share stays with both: "What do I need to install, and
+        # what do I pass when creating the client, to use HTTP/2 with httpx?"
+        if purpose := _PURPOSE.search(second):
+            first = f"{first[:-1]} {purpose.group(1)}?"
+        # A half that points back ("What is raised when *it* is exceeded?") is asked
+        # with the first half before it, as context (a statement, so it does not decide
+        # what kind of answer the half asks for).
+        if _ANAPHOR.search(second):
+            second = f"{first[:-1]}. {second}"
+        return [first, second]
     return [question]
 
 
