@@ -1,7 +1,8 @@
 """The checker against human labels: hand-written sentences, right and deliberately wrong
 (evals/verifier.jsonl, support only), and real sentences a model wrote
-(evals/verifier_real.jsonl, labelled by reading their cited lines: supported, and
-answering the question).
+(evals/verifier_real.jsonl about seeds/, evals/httpx/verifier_docs.jsonl about the httpx
+documentation; labelled by reading their cited lines: supported, and answering the
+question).
 
     python benchmarks/verifier.py [--show]
 
@@ -34,6 +35,10 @@ from rag.verify import sentence_support
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
+DOCS = ROOT.parent / "shared" / "bench" / "httpx-docs" / "docs"
+# Labelled real sentences and the corpus their lines are in.
+LABELLED = ((ROOT / "evals" / "verifier_real.jsonl", SEEDS),
+            (ROOT / "evals" / "httpx" / "verifier_docs.jsonl", DOCS))
 
 
 def main() -> None:
@@ -47,36 +52,39 @@ def main() -> None:
         support = sentence_support(row["sentence"], quotes)
         calls.append((row["supported"], support.supported, row["sentence"], support.reasons))
     report("hand-written sentences (evals/verifier.jsonl), support", calls, args.show)
-    real_path = ROOT / "evals" / "verifier_real.jsonl"
-    rows = [json.loads(line) for line in real_path.open()] if real_path.exists() else []
-    rows = [r for r in rows if r["supported"] is not None and r["answers"] is not None]
-    if not rows:
-        return
     similar = WordVectors(MiniLMEmbedder()).best
+    for path, corpus in LABELLED:
+        rows = [json.loads(line) for line in path.open()] if path.exists() else []
+        rows = [r for r in rows if r["supported"] is not None and r["answers"] is not None]
+        if rows and corpus.is_dir():
+            measure(path.relative_to(ROOT).as_posix(), rows, corpus, similar, args.show)
+
+
+def measure(name: str, rows: list[dict], corpus: Path, similar: object, show: bool) -> None:
+    """Support alone, then the LLM path's checks, against the labels of ``rows``."""
     support_calls, checker_calls = [], []
     for row in rows:
-        checked = checked_row(row, similar)
-        quotes = [quote_lines(SEEDS, c["source"], c["line"], c["line"]) for c in row["cites"]]
+        checked = checked_row(row, similar, corpus)
+        quotes = [quote_lines(corpus, c["source"], c["line"], c["line"]) for c in row["cites"]]
         support = sentence_support(row["sentence"], quotes, row["question"]) if quotes else None
         support_calls.append((row["supported"], bool(support and support.supported),
                               row["sentence"], support.reasons if support else ["cites nothing"]))
         checker_calls.append((row["supported"] and row["answers"], checked.passed,
                               f"{row['question']} -> {row['sentence']}", list(checked.problems)))
-    report("real model sentences (evals/verifier_real.jsonl), support alone", support_calls,
-           args.show)
-    report("real model sentences, the LLM path's checks (support and answering)",
-           checker_calls, args.show)
+    report(f"real model sentences ({name}), support alone", support_calls, show)
+    report(f"real model sentences ({name}), the LLM path's checks (support and answering)",
+           checker_calls, show)
 
 
-def checked_row(row: dict, similar: object) -> object:
+def checked_row(row: dict, similar: object, corpus: Path = SEEDS) -> object:
     """The row's sentence checked as the LLM path checks it, with only its cited lines
     handed out (so the checker cannot cite another)."""
     lines = {}
     for n, place in enumerate(row["cites"], 1):
-        text = quote_lines(SEEDS, place["source"], place["line"], place["line"]).strip()
+        text = quote_lines(corpus, place["source"], place["line"], place["line"]).strip()
         lines[f"S{n}"] = SourceLine(f"S{n}", place["source"], place["line"], text)
     checker = Checker(lines, row["question"], similar,  # type: ignore[arg-type]
-                      lambda source: read_lines(SEEDS, source))
+                      lambda source: read_lines(corpus, source))
     return checker.sentence(row["sentence"], list(lines))
 
 

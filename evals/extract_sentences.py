@@ -2,6 +2,8 @@
 
     python evals/extract_sentences.py evals/cassettes/openai-dataset.yaml [...] \
         [--report evals/reports/dataset.json] --out evals/verifier_real.jsonl
+    python evals/extract_sentences.py evals/cassettes/openai-docs-dev.yaml \
+        --corpus ../shared/bench/httpx-docs/docs --out evals/httpx/verifier_docs.jsonl
 
 Every chat completion in the cassettes (first answers and repair rounds) is read as rag
 reads it (a structured answer, or text with [S1] markers); each sentence is written with
@@ -19,9 +21,9 @@ given by reading the cited lines, never by running the checker:
 * ``answers``: the sentence answers the question asked (the asked kind of fact, for the
   asked subject), true or false.
 
-The context's lines are found in the seeds by their exact text (the prompt shows ids and
-file names, not line numbers); a sentence citing a line found on no line, or on two, is
-left out and counted.
+The context's lines are found in the corpus by their exact text (the prompt shows ids and
+file names, not line numbers; a text a file holds twice is placed at its first line); a
+sentence citing a line found on no line is left out and counted.
 """
 
 from __future__ import annotations
@@ -55,7 +57,9 @@ def main() -> int:
     rows = [json.loads(line) for line in args.out.read_text("utf-8").splitlines()
             if line.strip()] if args.out.exists() else []
     known = {row["id"] for row in rows}
-    files = {p.name: p.read_text("utf-8").split("\n") for p in args.corpus.glob("*")}
+    # Named as the prompts name them: by their path under the corpus (``advanced/ssl.md``).
+    files = {p.relative_to(args.corpus).as_posix(): p.read_text("utf-8").split("\n")
+             for p in args.corpus.rglob("*") if p.is_file() and p.suffix in (".txt", ".md")}
     added = unplaced = 0
     for cassette in args.cassettes:
         data = yaml.safe_load(cassette.read_text("utf-8"))
@@ -134,9 +138,11 @@ def _returned(answer: dict, origin: str) -> list[dict]:
 
 
 def _place(source: str, text: str, files: dict[str, list[str]]) -> dict | None:
-    """The one line of ``source`` whose text is ``text`` (ids never name a line number)."""
+    """The line of ``source`` whose text is ``text`` (ids never name a line number); the
+    first, when the file says it more than once (a code line repeated in two examples:
+    what it states is the same)."""
     numbers = [n for n, line in enumerate(files.get(source, []), 1) if line.strip() == text]
-    return {"source": source, "line": numbers[0]} if len(numbers) == 1 else None
+    return {"source": source, "line": numbers[0]} if numbers else None
 
 
 if __name__ == "__main__":
