@@ -156,3 +156,7 @@ def test_the_second_half_keeps_the_kind_it_asks_for() -> None:
     second = split_question("How many troops took part, and where did it take place?")[1]
     assert second.startswith("How many troops took part. ")
     assert analyze_question(second).kind == NAME
+
+
+def test_ok_written_in_capitals_names_nothing() -> None:
+    assert analyze_question("Is it OK to upload a file opened in text mode?").focus == ()

@@ -130,7 +130,7 @@ def focus_terms(text: str, vocab: Vocabulary = BASE) -> list[str]:
             continue
         is_code = any(c.isdigit() for c in token) and any(c.isalpha() for c in token)
         is_number = token.replace(",", "").replace(".", "").isdigit()
-        is_name = token[0].isupper() and not (
+        is_name = token[0].isupper() and plain not in _NOT_NAMES and not (
             starts and (plain in _OPENERS or plain in NUMBER_WORDS))
         if is_code or is_number:
             found.append(vocab.form(token.replace(",", "")))
@@ -141,6 +141,8 @@ def focus_terms(text: str, vocab: Vocabulary = BASE) -> list[str]:
     return list(dict.fromkeys(found))
 
 
+# Words written in capitals that name nothing: "Is it OK to upload...?"
+_NOT_NAMES = {"ok", "okay"}
 _OPENERS = {"which", "what", "who", "whom", "whose", "when", "where", "why", "how", "name",
             "list", "give", "tell", "according", "in", "on", "at", "for", "from", "by",
             "during", "after", "before", "since", "did", "does", "do", "is", "are", "was",
