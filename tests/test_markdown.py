@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from rag.answer.extractive import CONFLICT_NOTE
 from rag.chunking import line_windows, sentence_units
 from rag.corpus import Document, FileStamp
 from rag.embeddings import MiniLMEmbedder
@@ -299,3 +300,23 @@ def test_the_sentences_an_answer_weighs_are_embedded_in_one_call(
                         lambda texts: calls.append(list(texts)) or real(texts))
     backend._select(analyze_question("What does Acme do?"), ranked, retriever)
     assert calls == [[c.passage.text for c in ranked]]
+
+
+def test_figures_in_code_examples_are_not_shown_as_differing_sources(
+    tmp_path: Path, embedder: MiniLMEmbedder
+) -> None:
+    # Two examples pick two values for one setting: that is no conflict between sources.
+    corpus = tmp_path / "docs"
+    corpus.mkdir()
+    (corpus / "limits.md").write_text(
+        "# Limits\n\nSet the pool size:\n\n```python\n"
+        "limits = httpx.Limits(max_connections=10)\n```\n")
+    (corpus / "pools.md").write_text(
+        "# Pools\n\nA bigger pool:\n\n```python\n"
+        "limits = httpx.Limits(max_connections=50)\n```\n")
+    engine = Engine(Settings(corpus=corpus, index_dir=tmp_path / "index"), embedder=embedder)
+    engine.build()
+    answer = engine.ask("How many connections does httpx.Limits allow at most?")
+    assert not answer.refused
+    assert CONFLICT_NOTE not in answer.text, answer.text
+    assert len(answer.citations) == 1

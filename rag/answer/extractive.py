@@ -96,7 +96,7 @@ class ExtractiveBackend:
             candidates = self.candidates(part, retriever, top_k, layout)
             if not candidates or not self.scorer.answers(candidates[0]):
                 continue
-            picked = [c for c in self._select(info, candidates, retriever)
+            picked = [c for c in self._select(info, candidates, retriever, layout)
                       if not any(_same_line(c, other) for other in chosen)]
             if info.kind in (NUMBER, MONEY) and len({_value(c) for c in picked}) > 1:
                 notes.append(len(chosen))
@@ -189,10 +189,18 @@ class ExtractiveBackend:
         return read
 
     def _select(
-        self, info: QuestionInfo, ranked: list[Candidate], retriever: Retriever
+        self, info: QuestionInfo, ranked: list[Candidate], retriever: Retriever,
+        layout: MarkdownLines | None = None,
     ) -> list[Candidate]:
         best = ranked[0]
         chosen = [best]
+        # A figure in a code example is a value picked for the example
+        # (``max_connections=10``), not a fact another line could contradict or repeat:
+        # an answer from code is that code alone, and code lines are never set beside
+        # another answer's figure as differing from it.
+        figures = info.kind in (NUMBER, MONEY)
+        if figures and layout is not None and layout.is_code(best):
+            return chosen
         bound = max(self.scorer.threshold, best.score - self.scorer.keep_within)
         # The candidates close enough to the best, less those that failed a check and
         # that the model does not vouch for.
@@ -203,11 +211,14 @@ class ExtractiveBackend:
             # hold the heading path too) in one call: a run of a few costs little more
             # than a run of one, and ``embed_known`` keeps them for each ``_similarity``.
             retriever.text_vectors([c.passage.text for c in [best, *weighed]])
+        if figures and layout is not None:
+            weighed = [c for c in weighed if not layout.is_code(c)]
+            ranked = [c for c in ranked if not layout.is_code(c)]
         for other in weighed:
             if len(chosen) == self.params.max_sentences:
                 break
             similarity = _similarity(retriever, other, chosen)
-            if info.kind in (NUMBER, MONEY) and similarity >= self.params.same_topic:
+            if figures and similarity >= self.params.same_topic:
                 # Another figure for the same thing (a conflict), or the same figure
                 # reported again (corroboration): either way the reader should see it.
                 chosen.append(other)
@@ -215,7 +226,7 @@ class ExtractiveBackend:
             new_file = all(other.passage.source != c.passage.source for c in chosen)
             if new_file and similarity >= self.params.same_fact:
                 chosen.append(other)  # the same fact reported by another file
-        if info.kind in (NUMBER, MONEY):
+        if figures:
             chosen.extend(self._conflicts(chosen, ranked, retriever))
         return chosen
 
@@ -337,6 +348,11 @@ class MarkdownLines:
         if following < len(roles) and roles[following].kind in (CODE, FENCE):
             return self._short(roles, roles[following].block)
         return None
+
+    def is_code(self, candidate: Candidate) -> bool:
+        """Whether the candidate is a line of a Markdown code block."""
+        roles = self._roles(candidate.passage.source)
+        return bool(roles) and roles[candidate.passage.start_line - 1].kind == CODE
 
     def table_row(self, source: str, line: int) -> tuple[int, str] | None:
         """A table row's header line, and the row read with it ("Weight (kg): 30")."""
