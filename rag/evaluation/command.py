@@ -71,7 +71,10 @@ def run_eval(args: argparse.Namespace) -> int:
             llm_settings.model_dir,
         )
     runs: list[Run] = []
-    labels = load_labels(EVALS / "verifier_real.jsonl")
+    # People's labels of real model sentences, about seeds/ and about the httpx docs; a
+    # row's id is its question, sentence and cited lines, so the two never collide.
+    labels = {**load_labels(EVALS / "verifier_real.jsonl"),
+              **load_labels(EVALS / "httpx" / "verifier_docs.jsonl")}
     for backend in args.backend or list(BACKENDS):
         if backend == "extractive":
             runs.append(run_backend(backend, engine, items,
