@@ -282,3 +282,42 @@ def test_a_copied_list_mark_goes_and_each_sentence_ends(seeds_engine: Engine) ->
     answer = _ask(seeds_engine, FakeChat(reply, structured=True))
     assert answer.text == ("In July, Egypt bought 500 Russian T-90 tanks. [1] "
                            "Egypt bought 500 T-90 tanks in July [1]")
+
+
+WRAPPED = ("# HTTP/2", "",
+           "Enabling HTTP/2 does not mean it is used, since both the client",
+           "*and* the server need to support it. If you connect to a server that only",
+           "supports HTTP/1.1 the client will use a standard HTTP/1.1 connection instead.",
+           "")
+
+
+def test_a_line_of_a_wrapped_sentence_is_cited_with_the_whole_sentence() -> None:
+    """A Markdown paragraph wraps a sentence over lines the model is shown apart: a
+    sentence citing one of them is checked against, and cites, the whole sentence's lines
+    (of the two sentences line 4 holds parts of, the one it says)."""
+    from rag.answer.checking import Checker
+    from rag.answer.llm import Verification, _compose
+
+    lines = {"S1": SourceLine("S1", "http2.md", 5, WRAPPED[4]),
+             "S2": SourceLine("S2", "http2.md", 3, WRAPPED[2])}
+    checker = Checker(lines, "", document=lambda source: WRAPPED)
+    fallback = checker.sentence("If you connect to a server that only supports HTTP/1.1 the "
+                                "client will use a standard HTTP/1.1 connection instead.", ["S1"])
+    both = checker.sentence("Enabling HTTP/2 does not mean it is used, since both the client "
+                            "and the server need to support it.", ["S2"])
+    assert fallback.passed
+    assert both.passed
+    draft = _compose([fallback, both], lines, Verification())
+    assert [(c.start_line, c.end_line) for c in draft.citations] == [(4, 5), (3, 4)]
+    assert draft.citations[0].evidence == WRAPPED[3:5]
+
+
+def test_a_claim_on_the_uncited_part_of_a_line_is_not_what_the_sentence_cites() -> None:
+    # "the server need to support it" is on line 4, of the sentence that starts on line 3:
+    # citing line 5 (the next sentence's end) does not support it.
+    from rag.answer.checking import Checker
+
+    lines = {"S1": SourceLine("S1", "http2.md", 5, WRAPPED[4])}
+    checker = Checker(lines, "", document=lambda source: WRAPPED)
+    assert not checker.sentence("Both the client and the server need to support HTTP/2.",
+                                ["S1"]).passed

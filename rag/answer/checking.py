@@ -19,10 +19,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from rag.answer.context import SourceLine
 from rag.answer.structured import parse_structured
+from rag.chunking import sentence_units
+from rag.corpus import Document, FileStamp
 from rag.language.placement import Similarity, exact_similarity
+from rag.language.words import BASE, words
+from rag.markdown import is_markdown
 from rag.prompts import REFUSAL_SENTINEL
 from rag.verify import ID_MARKERS, answers_question, sentence_support, split_marked
 
@@ -39,6 +44,14 @@ class CheckedSentence:
     invented: tuple[str, ...]  # ids it cites that were never handed out
     problems: tuple[str, ...]  # empty when the sentence passed
     recited: tuple[str, ...] = ()  # the ids the model gave, when the checker cited others
+    # The lines each id stands for when its line is part of a sentence wrapped over
+    # several lines (Markdown): the whole sentence's, first and last, and their text.
+    spans: tuple[tuple[str, int, int, tuple[str, ...]], ...] = ()
+
+    def span(self, line: SourceLine) -> tuple[int, int, tuple[str, ...]]:
+        """The lines the citation of ``line`` covers, and what they say."""
+        return next(((a, b, said) for i, a, b, said in self.spans if i == line.id),
+                    (line.line, line.line, (line.text,)))
 
     @property
     def passed(self) -> bool:
@@ -71,12 +84,13 @@ class Checker:
             problems = ["cites no source id" + (
                 f" (ids {', '.join(invented)} were never given)" if invented else "")]
         if not problems:
-            return CheckedSentence(text, ids, invented, ())
+            return CheckedSentence(text, ids, invented, (), spans=self._spans(text, ids))
         found = next((i for i in self.lines if i not in ids
                       and not self._needed(text, (i,))[1]), None)
         if found is None:
             return CheckedSentence(text, ids, invented, tuple(problems))
-        return CheckedSentence(text, (found,), invented, (), recited=ids + invented)
+        return CheckedSentence(text, (found,), invented, (), recited=ids + invented,
+                               spans=self._spans(text, (found,)))
 
     def _needed(self, text: str, ids: tuple[str, ...]) -> tuple[tuple[str, ...], list[str]]:
         """The fewest of ``ids`` that support the sentence, and what fails with them
@@ -90,12 +104,51 @@ class Checker:
                 ids = fewer
         if not self.question:
             return ids, []
-        quotes = [self.lines[i].text for i in ids]
+        quotes = self._quotes(text, ids)
         return ids, answers_question(self.question, text, quotes, self._around(ids),
                                      self.similar)
 
     def _unsupported(self, text: str, ids: Sequence[str]) -> list[str]:
-        return sentence_support(text, [self.lines[i].text for i in ids], self.question).reasons
+        return sentence_support(text, self._quotes(text, ids), self.question).reasons
+
+    def _quotes(self, text: str, ids: Sequence[str]) -> list[str]:
+        """What each cited line says: the line, or the whole sentence it is part of."""
+        out = []
+        for i in ids:
+            line = self.lines[i]
+            first, last = self._wrapped(text, line)
+            out.append(line.text if first == last else
+                       "\n".join(self.document(line.source)[first - 1 : last]).strip()
+                       if self.document else line.text)
+        return out
+
+    def _spans(
+        self, text: str, ids: Sequence[str]
+    ) -> tuple[tuple[str, int, int, tuple[str, ...]], ...]:
+        out = []
+        for i in ids:
+            line = self.lines[i]
+            first, last = self._wrapped(text, line)
+            if first != last and self.document is not None:
+                said = tuple(t.strip() for t in self.document(line.source)[first - 1 : last])
+                out.append((i, first, last, said))
+        return tuple(out)
+
+    def _wrapped(self, text: str, line: SourceLine) -> tuple[int, int]:
+        """The first and last lines of the sentence that ``line`` is part of, when a
+        Markdown paragraph wraps it over several lines: "If you connect to a server that
+        only" / "supports HTTP/1.1 the client will use..." say one thing, and a model
+        shown them as two lines cites one. Of two sentences a line holds the end and the
+        start of, the one that shares most words with ``text``; the line itself elsewhere."""
+        if self.document is None or not is_markdown(line.source):
+            return line.line, line.line
+        spans = wrapped_sentences(line.source, tuple(self.document(line.source)))
+        here = [(a, b, said) for a, b, said in spans.get(line.line, ())]
+        if not here:
+            return line.line, line.line
+        wanted = BASE.forms(words(text))
+        a, b, _ = max(here, key=lambda s: len(wanted & BASE.forms(words(s[2]))))
+        return a, b
 
     def _around(self, ids: Sequence[str]) -> list[str]:
         """What a cited line stands in: its file's first line (the title), the
@@ -116,6 +169,21 @@ class Checker:
         lines = self.document(source)
         wanted = {1, *range(max(1, line - NEARBY), line), line + 1}
         return [lines[n - 1] for n in sorted(wanted) if n <= len(lines) and n != line]
+
+
+@lru_cache(maxsize=64)
+def wrapped_sentences(
+    source: str, lines: tuple[str, ...]
+) -> dict[int, tuple[tuple[int, int, str], ...]]:
+    """For each line of a Markdown file, the sentences over several lines it is part of:
+    (first line, last line, text)."""
+    doc = Document(source, lines, "", FileStamp(source, 0, 0))
+    found: dict[int, list[tuple[int, int, str]]] = {}
+    for piece in sentence_units(doc):
+        if piece.end_line > piece.start_line:
+            for n in range(piece.start_line, piece.end_line + 1):
+                found.setdefault(n, []).append((piece.start_line, piece.end_line, piece.text))
+    return {n: tuple(spans) for n, spans in found.items()}
 
 
 def check_answer(

@@ -305,10 +305,13 @@ def _compose(
             text += "."  # a headline or bullet: so that it reads as a sentence of its own
         markers = []
         for line_id in sentence.ids:
-            if line_id not in numbers:
-                line = lines[line_id]
-                citations.append(DraftCitation(line.source, line.line, line.line, (line.text,)))
-                numbers[line_id] = len(citations)
-            markers.append(f"[{numbers[line_id]}]")
+            line = lines[line_id]
+            first, last, evidence = sentence.span(line)
+            key = f"{line.source}:{first}-{last}"  # a wrapped sentence cited once
+            if key not in numbers:
+                citations.append(DraftCitation(line.source, first, last, evidence))
+                numbers[key] = len(citations)
+            if f"[{numbers[key]}]" not in markers:
+                markers.append(f"[{numbers[key]}]")
         parts.append(f"{text} {''.join(markers)}")
     return Draft(text=" ".join(parts), citations=citations, verification=verification)
