@@ -264,8 +264,9 @@ def _chat_lines() -> Iterator[str]:
 def render_answer(answer: Answer) -> str:
     """The answer text, then each citation and its quoted lines, indented beneath.
     Control characters from the files (terminal escapes, a newline in a file name) are
-    shown as escapes, never sent to the terminal."""
-    parts = [_visible(answer.text)]
+    shown as escapes, never sent to the terminal; the line breaks of quoted lines (code
+    quoted by its lines, a sentence wrapped over two) are shown as line breaks."""
+    parts = ["\n".join(_visible(line) for line in answer.text.split("\n"))]
     for n, citation in enumerate(answer.citations, 1):
         parts.append(f"[{n}] {_visible(citation.source)}:{_span(citation)}")
         parts.extend(f"    {_visible(line)}" for line in citation.quote.split("\n"))

@@ -361,3 +361,20 @@ def test_a_big_corpus_is_announced_before_the_silent_part(
     (corpus_dir / "log.txt").write_text(line)
     rag.cli._announce(engine)  # small: nothing to say
     assert capsys.readouterr().err == ""
+
+
+def test_quoted_code_shows_its_line_breaks_and_no_control_characters() -> None:
+    from rag.cli import render_answer
+    from rag.types import Answer, Citation
+
+    answer = Answer(
+        question="How?", refused=False, backend="extractive",
+        text="limits = httpx.Limits(max_connections=10)\nclient = httpx.Client(limits=limits)"
+             " \x1b[2J[1]",
+        citations=[Citation(source="limits.md", start_line=11, end_line=12,
+                            quote="limits = httpx.Limits(max_connections=10)\n"
+                                  "client = httpx.Client(limits=limits)")])
+    shown = render_answer(answer)
+    assert shown.startswith("limits = httpx.Limits(max_connections=10)\n"
+                            "client = httpx.Client(limits=limits) \\x1b[2J[1]\n")
+    assert "\x1b" not in shown
