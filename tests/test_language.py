@@ -69,6 +69,22 @@ def test_when_asks_for_a_date_only_as_the_question_word(question: str, kind: str
 
 
 @pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("How many troops took part?", NUMBER),
+        ("Where does Russia rank, and how many tanks did India buy?", NUMBER),
+        # Inside another question, "how many" is what the answer is about.
+        ("Which outlet reported how much of Russia's arms sales went to India?", NAME),
+        ("What should I read to know how many bytes have come off the network?", OTHER),
+    ],
+)
+def test_how_many_asks_for_a_figure_only_where_it_opens_a_question(
+    question: str, kind: str
+) -> None:
+    assert analyze_question(question).kind == kind
+
+
+@pytest.mark.parametrize(
     ("question", "target"),
     [
         ("What chunk size does Response.iter_bytes() use?", "size"),

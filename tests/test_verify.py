@@ -140,6 +140,13 @@ def test_does_not_answer(question: str, sentence: str, line: str, why: str) -> N
         # A spelling one letter away is the same name.
         ("Who heads Rostec?", "Sergei Chemezov heads Rostech.",
          "Sergei Chemezov, head of the state defense conglomerate Rostech, spoke."),
+        # A news agency or an outlet is named without the line saying "agency" or "outlet".
+        ("Which news agency reported Putin's remarks at the arms fair?",
+         "Putin made the remarks at an arms fair near Moscow, Reuters reported.",
+         "Putin made the remarks at an arms fair near Moscow, Reuters reported."),
+        ("Which outlet reported how much of Russia's arms sales went to India?",
+         "India accounted for a third of Russian arms sales, Bloomberg reported.",
+         "India accounted for a third of Russian arms sales, Bloomberg reported."),
     ],
 )
 def test_answers(question: str, sentence: str, line: str) -> None:

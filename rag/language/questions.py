@@ -250,7 +250,10 @@ def _kind_and_target(low: str, focus: set[str], vocab: Vocabulary) -> tuple[str,
     # The first question word decides: "What is he expected to do when he arrives?"
     # asks "what", not "when".
     low = low_from_wh(low)
-    if m := re.search(r"\bhow (many|much)\b", low):
+    # "How many" asks for a figure where it opens the question or a second one joined to
+    # it ("..., and how much"); inside another ("Which outlet reported how much...",
+    # "What should I read to know how many bytes...") it is what the answer is about.
+    if m := re.search(r"(?:^|\band |, )how (many|much)\b", low):
         target = _head_noun(low[m.end():], focus, vocab)
         if m.group(1) == "much" and (_MONEY_WORDS.search(low) or target is None):
             return MONEY, None

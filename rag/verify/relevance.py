@@ -76,7 +76,8 @@ _FRAMING = frozenset({"across", "throughout", "overall", "exactly", "specificall
 # Nouns a name answers without saying them: "which *country*" by "North Korea".
 _NAMED_UNSAID = frozenset(BASE.form(w) for w in """country countries nation nations state
     states city cities town capital region place location partner partners buyer buyers
-    name names leader leaders official officials""".split())
+    name names leader leaders official officials outlet outlets newspaper newspapers agency
+    channel""".split())
 _PLACES = frozenset(BASE.form(p) for p in BASE.places.values())
 _YEAR = re.compile(r"(?:1[5-9]|20)\d\d")
 _PRONOUN = re.compile(r"\b(?:he|she|they|He|She|They|his|her|His|Her)\b")
