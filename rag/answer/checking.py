@@ -18,7 +18,7 @@ server that ignores the schema writes). Each sentence then goes through ``Checke
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 from rag.answer.context import SourceLine
@@ -68,6 +68,8 @@ class Checker:
     question: str = ""
     similar: Similarity = exact_similarity
     document: Callable[[str], Sequence[str]] | None = None
+    _files: dict[str, tuple[str, ...]] = field(
+        default_factory=dict, init=False, repr=False, compare=False)
 
     def answer(self, raw: str) -> tuple[bool, list[CheckedSentence]]:
         """Whether ``raw`` refuses, and each of its sentences checked."""
@@ -113,42 +115,38 @@ class Checker:
 
     def _quotes(self, text: str, ids: Sequence[str]) -> list[str]:
         """What each cited line says: the line, or the whole sentence it is part of."""
-        out = []
-        for i in ids:
-            line = self.lines[i]
-            first, last = self._wrapped(text, line)
-            out.append(line.text if first == last else
-                       "\n".join(self.document(line.source)[first - 1 : last]).strip()
-                       if self.document else line.text)
-        return out
+        return ["\n".join(self._cited(text, self.lines[i])[2]) for i in ids]
 
     def _spans(
         self, text: str, ids: Sequence[str]
     ) -> tuple[tuple[str, int, int, tuple[str, ...]], ...]:
-        out = []
-        for i in ids:
-            line = self.lines[i]
-            first, last = self._wrapped(text, line)
-            if first != last and self.document is not None:
-                said = tuple(t.strip() for t in self.document(line.source)[first - 1 : last])
-                out.append((i, first, last, said))
-        return tuple(out)
+        cited = ((i, *self._cited(text, self.lines[i])) for i in ids)
+        return tuple((i, a, b, said) for i, a, b, said in cited if a != b)
 
-    def _wrapped(self, text: str, line: SourceLine) -> tuple[int, int]:
-        """The first and last lines of the sentence that ``line`` is part of, when a
-        Markdown paragraph wraps it over several lines: "If you connect to a server that
-        only" / "supports HTTP/1.1 the client will use..." say one thing, and a model
-        shown them as two lines cites one. Of two sentences a line holds the end and the
-        start of, the one that shares most words with ``text``; the line itself elsewhere."""
+    def _cited(self, text: str, line: SourceLine) -> tuple[int, int, tuple[str, ...]]:
+        """The first and last lines, and the lines, of the sentence that ``line`` is part
+        of, when a Markdown paragraph wraps it over several lines: "If you connect to a
+        server that only" / "supports HTTP/1.1 the client will use..." say one thing, and a
+        model shown them as two lines cites one. Of two sentences a line holds the end and
+        the start of, the one that shares most words with ``text``; the line itself
+        elsewhere."""
         if self.document is None or not is_markdown(line.source):
-            return line.line, line.line
-        spans = wrapped_sentences(line.source, tuple(self.document(line.source)))
-        here = [(a, b, said) for a, b, said in spans.get(line.line, ())]
+            return line.line, line.line, (line.text,)
+        lines = self._file(line.source)
+        here = wrapped_sentences(line.source, lines).get(line.line, ())
         if not here:
-            return line.line, line.line
+            return line.line, line.line, (line.text,)
         wanted = BASE.forms(words(text))
-        a, b, _ = max(here, key=lambda s: len(wanted & BASE.forms(words(s[2]))))
-        return a, b
+        first, last, _ = max(here, key=lambda s: len(wanted & BASE.forms(words(s[2]))))
+        return first, last, tuple(t.strip() for t in lines[first - 1 : last])
+
+    def _file(self, source: str) -> tuple[str, ...]:
+        """The lines of ``source``, read once per checker: a sentence is checked again for
+        each set of its ids, and again as a streamed answer grows."""
+        assert self.document is not None
+        if source not in self._files:
+            self._files[source] = tuple(self.document(source))
+        return self._files[source]
 
     def _around(self, ids: Sequence[str]) -> list[str]:
         """What a cited line stands in: its file's first line (the title), the
@@ -166,7 +164,7 @@ class Checker:
         """The title of ``source`` and the lines around ``line`` (not the line itself)."""
         if self.document is None:
             return []
-        lines = self.document(source)
+        lines = self._file(source)
         wanted = {1, *range(max(1, line - NEARBY), line), line + 1}
         return [lines[n - 1] for n in sorted(wanted) if n <= len(lines) and n != line]
 

@@ -202,6 +202,8 @@ class ExtractiveBackend:
         if figures and layout is not None and layout.is_code(best):
             return chosen
         bound = max(self.scorer.threshold, best.score - self.scorer.keep_within)
+        if figures and layout is not None:
+            ranked = [c for c in ranked if not layout.is_code(c)]  # nor beside a figure
         # The candidates close enough to the best, less those that failed a check and
         # that the model does not vouch for.
         weighed = [c for c in takewhile(lambda c: c.score >= bound, ranked[1:])
@@ -211,9 +213,6 @@ class ExtractiveBackend:
             # hold the heading path too) in one call: a run of a few costs little more
             # than a run of one, and ``embed_known`` keeps them for each ``_similarity``.
             retriever.text_vectors([c.passage.text for c in [best, *weighed]])
-        if figures and layout is not None:
-            weighed = [c for c in weighed if not layout.is_code(c)]
-            ranked = [c for c in ranked if not layout.is_code(c)]
         for other in weighed:
             if len(chosen) == self.params.max_sentences:
                 break
@@ -452,13 +451,10 @@ def _quote_code(
     lines = layout.lines(source)
     keyed = [n for n in range(block[0], block[1] + 1)
              if lines[n - 1].strip() and term_set(words(lines[n - 1])) & keys]
-    if not keyed or matched is None:
-        quoted = tuple(line.strip() for line in lines[block[0] - 1 : block[1]] if line.strip())
-        citations.append(DraftCitation(source, block[0], block[1], quoted))
-        parts.append(f"{literal_brackets(chr(10).join(quoted))} [{len(citations)}]")
-        return
-    kept = sorted({*keyed, matched})
-    first, last = _defined(lines[: block[1]], block[0], kept[0], kept[-1])
+    first, last = block
+    if keyed and matched is not None:
+        kept = sorted({*keyed, matched})
+        first, last = _defined(lines[: block[1]], block[0], kept[0], kept[-1])
     quoted = tuple(line.strip() for line in lines[first - 1 : last] if line.strip())
     citations.append(DraftCitation(source, first, last, quoted))
     parts.append(f"{literal_brackets(chr(10).join(quoted))} [{len(citations)}]")
