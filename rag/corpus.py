@@ -1,7 +1,10 @@
 """Reading a corpus folder into line-numbered documents.
 
 A corpus is every ``.txt`` and ``.md`` file under a folder (hidden files and folders
-excepted). Lines are numbered from 1 exactly as an editor numbers them: the file is split
+excepted; a symlink counts only when the file it leads to lies inside the folder, so a
+link to ``/etc/passwd`` is skipped with a warning and never read).
+
+Lines are numbered from 1 exactly as an editor numbers them: the file is split
 on ``\\n`` only (``str.splitlines`` would also split on form feeds and Unicode separators
 and shift every later line), a trailing ``\\r`` is dropped, and a final newline does not
 start an extra line. Files that are not UTF-8 text are skipped with a warning naming them.
@@ -9,6 +12,7 @@ start an extra line. Files that are not UTF-8 text are skipped with a warning na
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import stat
@@ -89,16 +93,25 @@ def scan_corpus(root: Path) -> list[FileStamp]:
     Every question runs it (is the index still the corpus's?), so it stays on strings
     and one ``stat`` a file: pathlib's parsing made it 15 ms a question at 528 files."""
     return [FileStamp(source, st.st_size, st.st_mtime_ns)
-            for source, _, st in _text_files(corpus_root(root))]
+            for source, _, st in _text_files(corpus_root(root))[0]]
 
 
 def load_corpus(root: Path) -> Corpus:
     """Read every text file under ``root``; raises ``CorpusError`` if there is none."""
     root = corpus_root(root)
     documents: list[Document] = []
-    skipped: list[str] = []
-    for source, path, st in _text_files(root):
-        data = Path(path).read_bytes()
+    found, passed_over = _text_files(root)
+    skipped = [source for source, _ in passed_over]
+    for source, why in passed_over:
+        warnings.warn(f"skipping {source}: {why}", SkippedFileWarning, stacklevel=2)
+    for source, path, st in found:
+        try:
+            data = Path(path).read_bytes()
+        except OSError as exc:  # gone since the walk, unreadable, a name too long
+            skipped.append(source)
+            warnings.warn(f"skipping {source}: cannot read it ({exc.strerror})",
+                          SkippedFileWarning, stacklevel=2)
+            continue
         text = _decode(data)
         if text is None:
             skipped.append(source)
@@ -121,8 +134,8 @@ def load_corpus(root: Path) -> Corpus:
             )
         )
     if not documents:
-        found = f" ({len(skipped)} skipped as not UTF-8 text)" if skipped else ""
-        raise CorpusError(f"corpus {root} has no readable .txt or .md files{found}")
+        why = f" ({len(skipped)} skipped: see the warnings)" if skipped else ""
+        raise CorpusError(f"corpus {root} has no readable .txt or .md files{why}")
     return Corpus(root=root, documents=tuple(documents), skipped=tuple(skipped))
 
 
@@ -142,10 +155,10 @@ def read_lines(root: Path, source: str) -> tuple[str, ...]:
     file is outside the corpus, gone, or not UTF-8 text."""
     root = root.resolve()
     path = root / source
-    # The folder must resolve inside the corpus, but the file itself may be a symlink:
-    # the corpus reader indexes symlinked files (and never enters symlinked folders).
+    # The file may be a symlink, but like every file the corpus reader indexes, what it
+    # leads to must lie inside the corpus (a link to /etc/passwd is never read).
     inside = Path(os.path.normpath(path)).is_relative_to(root)
-    if not inside or not path.parent.resolve().is_relative_to(root):
+    if not inside or not _inside(root, path):
         raise CitationError(f"citation source {source!r} is outside the corpus")
     try:
         text = _decode(path.read_bytes())
@@ -170,28 +183,52 @@ def corpus_root(root: Path) -> Path:
     return resolved
 
 
-def _text_files(root: Path) -> list[tuple[str, str, os.stat_result]]:
+def _inside(root: Path, path: Path | str) -> bool:
+    """Whether ``path``, its links followed, lies under the resolved ``root``."""
+    return Path(os.path.realpath(path)).is_relative_to(root)
+
+
+def _text_files(
+    root: Path,
+) -> tuple[list[tuple[str, str, os.stat_result]], list[tuple[str, str]]]:
     """Each text file under ``root`` as (source, path, stat), sorted by source: its name
-    not hidden and of a text suffix, a regular file (a symlink to one counts; symlinked
-    folders are not entered), under no hidden folder."""
+    not hidden and of a text suffix, a regular file (a symlink to one counts when the
+    file it leads to lies inside ``root``; symlinked folders are not entered), under no
+    hidden folder. Also (source, why) of the text files passed over: links that lead
+    outside ``root`` (never read) and paths the system cannot open (too long)."""
     found = []
+    passed_over = []
     top = str(root)
     prefix = top.rstrip(os.sep) + os.sep
-    for dirpath, dirnames, filenames in os.walk(top):
+
+    def unlisted(exc: OSError) -> None:  # a folder that cannot be listed (path too long)
+        if exc.errno == errno.ENOENT:  # removed since the walk saw it
+            return
+        name = os.path.relpath(exc.filename, top).replace(os.sep, "/") if exc.filename else top
+        passed_over.append((name + "/", f"cannot list this folder ({exc.strerror})"))
+
+    for dirpath, dirnames, filenames in os.walk(top, onerror=unlisted):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         folder = dirpath[len(prefix) :].replace(os.sep, "/") if dirpath != top else ""
         for name in filenames:
             if name.startswith(".") or os.path.splitext(name)[1].lower() not in TEXT_SUFFIXES:
                 continue
             path = os.path.join(dirpath, name)
+            source = f"{folder}/{name}" if folder else name
             try:
                 st = os.stat(path)
-            except OSError:  # a link that leads nowhere, or a file gone since the walk
+            except OSError as exc:  # a link that leads nowhere, or a file gone since the walk
+                if exc.errno == errno.ENAMETOOLONG:
+                    passed_over.append((source, "its path is too long to open"))
                 continue
-            if stat.S_ISREG(st.st_mode):
-                found.append((f"{folder}/{name}" if folder else name, path, st))
+            if not stat.S_ISREG(st.st_mode):
+                continue
+            if os.path.islink(path) and not _inside(root, path):
+                passed_over.append((source, "a link to a file outside the corpus folder"))
+            else:
+                found.append((source, path, st))
     found.sort(key=lambda entry: entry[0])
-    return found
+    return found, sorted(passed_over)
 
 
 def _decode(data: bytes) -> str | None:

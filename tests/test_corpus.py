@@ -215,16 +215,22 @@ def test_document_quote_refuses_out_of_range(corpus_dir: Path, write_files: Writ
         doc.quote(2, 3)
 
 
-def test_symlinked_file_is_read_and_quotable_but_symlinked_folder_is_not(
+def test_a_symlink_counts_only_when_it_leads_inside_the_corpus(
     tmp_path: Path, write_files: WriteFiles
 ) -> None:
-    """The reader indexes a symlinked file, so its citations must resolve; it never enters
-    a symlinked folder, so a source through one is outside the corpus."""
-    outside = write_files(tmp_path / "outside", {"b.txt": "linked line\n", "d/c.txt": "c\n"})
+    """A link to a file inside the corpus is read and quotable; a link to a file outside
+    (the target needs no text suffix) is skipped with a warning and its citations refused;
+    a symlinked folder is never entered."""
+    outside = write_files(tmp_path / "outside", {"b": "secret line\n", "d/c.txt": "c\n"})
     root = write_files(tmp_path / "corpus", {"a.txt": "own line\n"})
-    os.symlink(outside / "b.txt", root / "b.txt")
+    os.symlink(root / "a.txt", root / "alias.txt")
+    os.symlink(outside / "b", root / "b.txt")
     os.symlink(outside / "d", root / "d")
-    assert [doc.source for doc in load_corpus(root).documents] == ["a.txt", "b.txt"]
-    assert quote_lines(root, "b.txt", 1, 1) == "linked line"
-    with pytest.raises(CitationError, match="outside"):
-        quote_lines(root, "d/c.txt", 1, 1)
+    with pytest.warns(SkippedFileWarning, match="b.txt: a link to a file outside"):
+        corpus = load_corpus(root)
+    assert [doc.source for doc in corpus.documents] == ["a.txt", "alias.txt"]
+    assert corpus.skipped == ("b.txt",)
+    assert quote_lines(root, "alias.txt", 1, 1) == "own line"
+    for source in ("b.txt", "d/c.txt"):
+        with pytest.raises(CitationError, match="outside"):
+            quote_lines(root, source, 1, 1)
