@@ -69,6 +69,16 @@ def line_roles(lines: Sequence[str]) -> tuple[Role, ...]:
 # files. Keyed by the lines (an edited file is parsed again); holds 256 files' lines.
 @lru_cache(maxsize=256)
 def _roles(lines: tuple[str, ...]) -> tuple[Role, ...]:
+    try:
+        return _parsed_roles(lines)
+    except (IndexError, RecursionError):
+        # The parser's line numbers ran past the file's, or its nesting past Python's
+        # stack: one odd file is read as plain lines, and never stops the corpus.
+        return tuple(Role(MARKUP if not line.strip() else TEXT, (), (n, n))
+                     for n, line in enumerate(lines, start=1))
+
+
+def _parsed_roles(lines: tuple[str, ...]) -> tuple[Role, ...]:
     from markdown_it import MarkdownIt
 
     parser = MarkdownIt("commonmark").enable("table")
@@ -78,7 +88,9 @@ def _roles(lines: tuple[str, ...]) -> tuple[Role, ...]:
     headers: list[int | None] = [None] * len(lines)
     heading_at: dict[int, tuple[int, str]] = {}
     table_header: int | None = None
-    tokens = parser.parse("\n".join(prepared))
+    # rag's lines are split on "\n" alone; markdown-it also breaks lines at a lone "\r",
+    # which would number its lines past rag's. A space in its place keeps one line one.
+    tokens = parser.parse("\n".join(line.replace("\r", " ") for line in prepared))
     for position, token in enumerate(tokens):
         if token.map is None:
             continue

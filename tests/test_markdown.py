@@ -320,3 +320,11 @@ def test_figures_in_code_examples_are_not_shown_as_differing_sources(
     assert not answer.refused
     assert CONFLICT_NOTE not in answer.text, answer.text
     assert len(answer.citations) == 1
+
+
+def test_a_lone_carriage_return_does_not_shift_the_roles_below_it() -> None:
+    """markdown-it breaks a line at a lone CR, rag does not: the parser must not number
+    its lines past rag's (an IndexError once) nor shift every role below by one."""
+    lines = ("Intro one.\rIntro two.", "", "```", "x = 1", "```", "", "", "")
+    kinds = [role.kind for role in line_roles(lines)]
+    assert kinds[:5] == [TEXT, MARKUP, FENCE, CODE, FENCE]
