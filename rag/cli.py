@@ -57,6 +57,9 @@ class _Parser(argparse.ArgumentParser):
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line ``argv`` (default ``sys.argv[1:]``); returns the exit code."""
+    for stream in (sys.stdout, sys.stderr):  # PYTHONIOENCODING=ascii: escape, never fail
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="backslashreplace")
     try:
         args = _parser().parse_args(argv)
     except SystemExit as exc:  # argparse exits on --help and on bad usage; we return
@@ -80,14 +83,30 @@ def main(argv: list[str] | None = None) -> int:
 
 def _reader_gone() -> int:
     """What reads our output has closed it (``rag ask ... | head -1``): stop quietly, as
-    Unix tools do, with the status a process killed by SIGPIPE has. Standard output is
-    pointed at /dev/null so that Python's own flush at exit does not fail again."""
+    Unix tools do, with the status a process killed by SIGPIPE has."""
+    _drop_stdout()
+    return 141
+
+
+def _drop_stdout() -> None:
+    """Point standard output at /dev/null, so that Python's own flush at exit does not
+    fail again on what could not be written."""
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
     except (OSError, ValueError):
         pass
-    return 141
+
+
+def _emit(text: str) -> None:
+    """Print a result; a full disk or a closed terminal is one error line, not a traceback."""
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        _drop_stdout()
+        raise RagError(f"cannot write to standard output: {exc.strerror}") from None
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -146,7 +165,7 @@ def _ask(args: argparse.Namespace) -> int:
     _announce(engine)
     engine.refresh(progress=_Progress())
     answer = engine.ask(question, **_choices(args))
-    print(answer.model_dump_json() if args.json else render_answer(answer))
+    _emit(answer.model_dump_json() if args.json else render_answer(answer))
     return 0
 
 
@@ -162,7 +181,7 @@ def _choices(args: argparse.Namespace) -> dict[str, Any]:
 def _index(args: argparse.Namespace) -> int:
     _announce(_engine(args), always=args.rebuild)
     stats = rag.build_index(args.corpus, progress=_Progress(), rebuild=args.rebuild)
-    print(
+    _emit(
         f"indexed {stats.corpus}: {stats.files} files, {stats.chunks} chunks, "
         f"{stats.sentences} sentences; embedded {stats.embedded} "
         f"(added {len(stats.added)}, updated {len(stats.updated)}, "
@@ -290,11 +309,16 @@ def render_sources(answer: Answer) -> str:
     return "\n".join(parts)
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]")
+# Control characters, line and paragraph separators, and the bidirectional controls that
+# reorder what a terminal shows ("bought \u202e005\u202c tanks" reads as "500").
+_CONTROL = re.compile(
+    r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]"
+)
 
 
 def _visible(text: str) -> str:
-    """``text`` with control characters (tab aside) written as ``\\xNN`` escapes."""
+    """``text`` with control characters (tab aside) and bidirectional controls written as
+    ``\\xNN``/``\\uNNNN`` escapes."""
     return _CONTROL.sub(lambda m: ascii(m.group())[1:-1], text)
 
 

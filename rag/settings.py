@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from rag.errors import ConfigError
 
@@ -30,6 +31,8 @@ DEFAULT_INDEX_DIR = Path(".rag")
 DEFAULT_TOP_K = 8
 DEFAULT_BACKEND = "extractive"
 DEFAULT_MODEL = "gpt-4.1-mini"
+MAX_TIMEOUT_S = 86_400
+"""Longer waits overflow the socket layer's timers; no request should take a day."""
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,14 @@ class Settings:
             )
         if self.timeout_s <= 0:
             raise ConfigError(f"timeout must be positive, got {self.timeout_s}")
+        if self.timeout_s > MAX_TIMEOUT_S:
+            raise ConfigError(f"timeout must be at most {MAX_TIMEOUT_S} seconds (a day), got "
+                              f"{self.timeout_s:g}")
+        if self.index_dir.exists() and not self.index_dir.is_dir():
+            raise ConfigError(f"index folder {self.index_dir} is a file, not a folder "
+                              "(RAG_INDEX_DIR)")
+        if self.chroma_url is not None:
+            _check_url("RAG_CHROMA_URL", self.chroma_url)
 
     @classmethod
     def from_env(
@@ -106,15 +117,33 @@ class Settings:
         if structured := env.get("RAG_STRUCTURED"):
             values["structured"] = _parse_bool("RAG_STRUCTURED", structured)
         values.update({k: v for k, v in overrides.items() if v is not None})
-        if "corpus" in values:
-            values["corpus"] = Path(values["corpus"])
-        if "index_dir" in values:
-            values["index_dir"] = Path(values["index_dir"])
+        for name in ("corpus", "index_dir", "model_dir"):
+            if name in values:
+                values[name] = _as_path(name, values[name])
         return cls(**values)
 
     def with_(self, **changes: Any) -> Settings:
         """A copy with the non-None ``changes`` applied."""
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+def _as_path(name: str, value: Any) -> Path:
+    if not isinstance(value, str | os.PathLike):
+        raise ConfigError(f"{name} must be a folder's path, got {value!r}")
+    return Path(value)
+
+
+def _check_url(name: str, url: str) -> None:
+    """A ``ConfigError`` unless ``url`` is an http(s) URL with a host and a usable port."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:  # "Port out of range 0-65535", a bad IPv6 literal
+        raise ConfigError(f"{name} is not a usable URL ({exc}): {url!r}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"{name} must be an http:// or https:// URL with a host, got {url!r}")
+    if port == 0:
+        raise ConfigError(f"{name} must name a port from 1 to 65535, got {url!r}")
 
 
 def _parse_int(name: str, raw: str) -> int:

@@ -228,6 +228,18 @@ class _Misbehaving(BaseHTTPRequestHandler):
             self.wfile.write(b'data: {"id": "x", "choices": [{"delta": {"content": "The"}}]}\n\n'
                              b"data: {this is not json\n\n")
             return
+        if manner in ("flood", "endless-line"):  # as fast as it can, for ever
+            streamed = manner == "endless-line"
+            self._head(200, "text/event-stream" if streamed else "application/json")
+            self.wfile.write(b'data: {"choices": [{"delta": {"content": "' if streamed
+                             else b'{"choices": [{"message": {"content": "')
+            block = b"x" * 65536
+            while not self.server.release.is_set():
+                try:
+                    self.wfile.write(block)
+                except OSError:
+                    return
+            return
         # drip: a well-formed beginning, then one byte a second for ever
         self._head(200, "application/json", {"content-length": "100000"})
         while not self.server.release.is_set():

@@ -42,6 +42,9 @@ SAMPLING: dict[str, Any] = {
     "frequency_penalty": 0.0,
 }
 MAX_COMPLETION_CHARS = 100_000  # 400 tokens are about 2,000 characters
+MAX_RESPONSE_BYTES = 8 * 2**20
+"""A response body is read no further than this: a 400-token answer is a few kB even
+streamed a token an event, and a body that never ends must not fill the memory."""
 # What a server says when it does not take a JSON schema in response_format.
 _SCHEMA_WORDS = re.compile(r"response_format|json_schema|schema|grammar|structured", re.I)
 _rejecting: set[tuple[str, str]] = set()  # (base URL, model) that rejected a schema
@@ -132,6 +135,10 @@ class OpenAIChat:
         except (httpx.TimeoutException, self._openai.APITimeoutError) as exc:
             raise LLMError(f"{self._where()} did not finish its answer within "
                            f"{self.timeout_s:g} s (RAG_TIMEOUT)") from exc
+        except (_TooLarge, self._openai.APIConnectionError) as exc:
+            if not isinstance(exc, _TooLarge) and not isinstance(exc.__cause__, _TooLarge):
+                raise LLMError(f"{self._where()}: the stream broke: {exc}") from exc
+            raise LLMError(self._too_large()) from exc
         except (self._openai.APIError, httpx.HTTPError) as exc:
             raise LLMError(f"{self._where()}: the stream broke: {exc}") from exc
         except ValueError as exc:  # an event that is not JSON
@@ -146,6 +153,10 @@ class OpenAIChat:
     def _too_long(self) -> str:
         return (f"{self._where()} sent a completion longer than {MAX_COMPLETION_CHARS} "
                 "characters; stopped reading it")
+
+    def _too_large(self) -> str:
+        return (f"{self._where()} sent a response body larger than "
+                f"{MAX_RESPONSE_BYTES // 2**20} MiB; stopped reading it")
 
     def _with_retries(
         self, call: Callable[[float], Any], schema: dict[str, Any] | None = None
@@ -165,6 +176,8 @@ class OpenAIChat:
                 error = exc
                 delay = _retry_after(exc.response) or 0.5 * 2**attempt
             except (openai.APITimeoutError, openai.APIConnectionError) as exc:
+                if isinstance(exc.__cause__, _TooLarge):  # the same again if asked again
+                    raise LLMError(self._too_large()) from exc
                 error, delay = exc, 0.5 * 2**attempt
             except openai.AuthenticationError as exc:
                 raise LLMError(f"{self._where()} rejected the API key") from exc
@@ -210,9 +223,14 @@ class OpenAIChat:
         return f"the LLM endpoint {self._client.base_url}"
 
 
+class _TooLarge(httpx.ReadError):
+    """A response body went past ``MAX_RESPONSE_BYTES``."""
+
+
 class _Deadline(httpx.BaseTransport):
-    """HTTP whose responses stop at a deadline: a read timeout alone starts again at every
-    byte, so a server that drips one byte a second would never time out."""
+    """HTTP whose responses stop at a deadline and at ``MAX_RESPONSE_BYTES``: a read
+    timeout alone starts again at every byte, so a server that drips one byte a second
+    would never time out, and one that sends without end would fill the memory first."""
 
     def __init__(self, inner: httpx.BaseTransport) -> None:
         self._inner = inner
@@ -231,7 +249,7 @@ class _Deadline(httpx.BaseTransport):
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         deadline = getattr(self._local, "deadline", None)
         response = self._inner.handle_request(request)
-        if deadline is not None and isinstance(response.stream, httpx.SyncByteStream):
+        if isinstance(response.stream, httpx.SyncByteStream):
             response.stream = _Until(response.stream, deadline, request)
         return response
 
@@ -240,16 +258,20 @@ class _Deadline(httpx.BaseTransport):
 
 
 class _Until(httpx.SyncByteStream):
-    def __init__(self, inner: httpx.SyncByteStream, deadline: float,
+    def __init__(self, inner: httpx.SyncByteStream, deadline: float | None,
                  request: httpx.Request) -> None:
         self._inner = inner
         self._deadline = deadline
         self._request = request
 
     def __iter__(self) -> Iterator[bytes]:
+        received = 0
         for chunk in self._inner:
-            if time.monotonic() > self._deadline:
+            if self._deadline is not None and time.monotonic() > self._deadline:
                 raise httpx.ReadTimeout("the deadline passed", request=self._request)
+            received += len(chunk)
+            if received > MAX_RESPONSE_BYTES:
+                raise _TooLarge("the response body is too large", request=self._request)
             yield chunk
 
     def close(self) -> None:
