@@ -5,9 +5,11 @@ missing model fails the run instead of skipping it."""
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -99,3 +101,83 @@ def test_a_server_whose_parent_dies_stops_too() -> None:
     while children & _servers() and time.monotonic() < deadline:
         time.sleep(0.5)
     assert not children & _servers()
+
+
+def _request(url: str, path: str, headers: dict[str, str] | None = None,
+             body: dict[str, object] | None = None) -> tuple[int, dict[str, str], bytes]:
+    """One real HTTP request as a browser or a script would send it: status, headers,
+    body."""
+    host = url.removeprefix("http://").split("/")[0]
+    connection = http.client.HTTPConnection(host, timeout=60)
+    payload = json.dumps(body).encode() if body is not None else None
+    sent = {"content-type": "application/json", **(headers or {})}
+    connection.request("POST" if payload else "GET", path, body=payload, headers=sent)
+    response = connection.getresponse()
+    data = response.read()
+    connection.close()
+    return response.status, {k.lower(): v for k, v in response.getheaders()}, data
+
+
+CHAT = {"messages": [{"role": "user", "content": "Say hi"}], "max_tokens": 4}
+
+
+def test_serve_answers_this_machine_only_and_reveals_no_path(
+    served: tuple[subprocess.Popen[str], str],
+) -> None:
+    _, url = served
+    status, headers, _ = _request(url, "/v1/chat/completions", body=CHAT)
+    assert status == 200
+    # A web page's request (its Origin), and a DNS-rebinding page's (its Host), get nothing.
+    for evil in ({"Origin": "http://evil.example"}, {"Host": "evil.example:80"}):
+        status, headers, data = _request(url, "/v1/chat/completions", evil, CHAT)
+        assert status == 403, data
+        assert b"choices" not in data
+        assert not any(name.startswith("access-control-") for name in headers)
+    status, headers, _ = _request(url, "/v1/models", {"Origin": "http://127.0.0.1:3000"})
+    assert status == 200
+    assert "access-control-allow-origin" not in headers
+    for path in ("/props", "/slots", "/"):
+        assert _request(url, path)[0] == 404
+    for path in ("/v1/models", "/health"):
+        status, _, data = _request(url, path)
+        assert status == 200
+        assert str(MODEL.parent).encode() not in data  # type: ignore[union-attr]
+
+
+def test_sigterm_during_a_request_ends_it_and_the_server_within_seconds(
+    served: tuple[subprocess.Popen[str], str],
+) -> None:
+    process, url = served
+    host = url.removeprefix("http://").split("/")[0]
+    connection = http.client.HTTPConnection(host, timeout=120)
+    long = {"messages": [{"role": "user", "content": "Write a long essay about bridges."}],
+            "max_tokens": 2000, "stream": True}
+    connection.request("POST", "/v1/chat/completions", body=json.dumps(long).encode(),
+                       headers={"content-type": "application/json"})
+    response = connection.getresponse()
+    assert response.status == 200
+    assert response.read1(100)  # it is generating
+    began = time.monotonic()
+    process.send_signal(signal.SIGTERM)
+    while response.read1(65536):  # the stream ends: the server closed it
+        pass
+    assert process.wait(15) == 0
+    assert time.monotonic() - began < 15
+
+
+def test_a_busy_port_or_an_impossible_one_is_one_line() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run([*RAG, "local", "serve", "--port", str(port)],
+                              capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.strip() == (f"rag: error: cannot listen on 127.0.0.1:{port} (Address "
+                                   "already in use): choose another port with --port, or 0 "
+                                   "for any free one")
+    done = subprocess.run([*RAG, "local", "serve", "--port", "70000"], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 2
+    assert "a port is from 0 to 65535, got 70000" in done.stderr
+    assert not done.stdout

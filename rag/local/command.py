@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -23,7 +24,7 @@ def add_local_command(commands: argparse._SubParsersAction) -> None:  # type: ig
                       "(1.1 GB; resumes where it stopped; does nothing when done)")
     fetch.set_defaults(command=_fetch)
     serve = actions.add_parser("serve", help="serve the model until Ctrl-C or SIGTERM")
-    serve.add_argument("--port", type=int, default=8765,
+    serve.add_argument("--port", type=_port, default=8765,
                        help="port on 127.0.0.1 (default 8765; 0 for any free port)")
     serve.add_argument("--threads", type=int, default=None, metavar="N",
                        help="CPU threads (default: all cores)")
@@ -43,10 +44,25 @@ def _fetch(args: argparse.Namespace) -> int:
     return 0
 
 
+def _port(raw: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {raw!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is from 0 to 65535, got {value}")
+    return value
+
+
 def _serve(args: argparse.Namespace) -> int:
     from rag.local.server import fetched_model, serve
 
     model = args.model or fetched_model(Settings.from_env())
-    serve(model, args.port, args.threads, lambda line: print(line, flush=True),
-          watch_stdin=args.watch_stdin)
+    if not serve(model, args.port, args.threads, lambda line: print(line, flush=True),
+                 watch_stdin=args.watch_stdin):
+        # llama.cpp is still generating for a client that is gone: end the process now
+        # rather than after the last token (90 s and more on a CPU).
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
     return 0

@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO
+from urllib.parse import urlsplit
 
 from rag.errors import LocalModelError
 from rag.local.model import MODEL_ALIAS, installed_model
@@ -43,6 +44,7 @@ READY = "rag: local LLM server ready: OPENAI_BASE_URL="
 LOCAL_TIMEOUT_S = 300.0  # a CPU model takes 15-45 s a question, more on a busy machine
 CONTEXT_TOKENS = 4096  # system prompt, ~1,500 tokens of sources, the answer, one repair
 START_TIMEOUT_S = 180.0
+STOP_S = 5.0  # how long a stop waits for llama.cpp to let go of a request it is generating
 
 
 def fetched_model(settings: Settings) -> Path:
@@ -79,8 +81,13 @@ def serve(
     threads: int | None = None,
     ready: Callable[[str], None] = print,
     watch_stdin: bool = False,
-) -> None:
-    """Serve ``model`` on 127.0.0.1:``port`` (0: any free port) until stopped."""
+) -> bool:
+    """Serve ``model`` on 127.0.0.1:``port`` (0: any free port) until stopped, behind a
+    gate that answers loopback clients only (``rag.local.gate``). Returns whether
+    llama.cpp let go within ``STOP_S`` of the stop (a request it is still generating can
+    hold it; the caller may then end the process)."""
+    if not 0 <= port <= 65535:
+        raise LocalModelError(f"port must be from 0 to 65535, got {port}")
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     try:
         import xllamacpp
@@ -88,11 +95,21 @@ def serve(
         raise LocalModelError(
             "the local backend needs xllamacpp: pip install 'rag[local]'"
         ) from None
+    from rag.local.gate import Gate
+
+    try:  # the user's port first: a busy one fails before the model loads
+        gate = Gate(port, ("127.0.0.1", 0), MODEL_ALIAS)
+    except OSError as exc:
+        raise LocalModelError(
+            f"cannot listen on 127.0.0.1:{port} ({exc.strerror}): choose another port with "
+            "--port, or 0 for any free one") from None
     params = xllamacpp.CommonParams()
     params.model.path = str(model)
     params.model_alias = {MODEL_ALIAS}
     params.hostnames = ["127.0.0.1"]
-    params.port = port
+    params.port = 0  # private: only the gate talks to it
+    params.endpoint_slots = params.endpoint_props = params.endpoint_metrics = False
+    params.cors_origins, params.cors_credentials = "", False
     params.n_ctx = CONTEXT_TOKENS
     params.n_parallel = 1
     params.warmup = False
@@ -102,20 +119,37 @@ def serve(
     previous = {sig: signal.signal(sig, lambda *_: stop.set())
                 for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
-        server = xllamacpp.Server(params)
-    except Exception as exc:  # llama.cpp reports a bad file or a busy port this way
-        raise LocalModelError(f"the local LLM server did not start: {exc}") from exc
-    try:
-        ready(f"{READY}{server.listening_address}/v1 (model {MODEL_ALIAS})")
+        try:
+            server = xllamacpp.Server(params)
+        except Exception as exc:  # llama.cpp reports a bad file this way
+            gate.server_close()
+            raise LocalModelError(f"the local LLM server did not start: {exc}") from exc
+        gate.upstream = _host_port(str(server.listening_address))
+        gate.serve_in_thread()
+        ready(f"{READY}{gate.base_url} (model {MODEL_ALIAS})")
         if watch_stdin:
             _wait_for_eof(stop)
         else:
             while not stop.wait(0.5):
                 pass
-    finally:
+        gate.close()  # ends the requests under way, so llama.cpp can stop generating
+        holder = [server]
         del server
+        letting_go = threading.Thread(target=holder.clear, daemon=True)
+        letting_go.start()
+        letting_go.join(STOP_S)
+        return not letting_go.is_alive()
+    finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def _host_port(address: str) -> tuple[str, int]:
+    """(host, port) of llama.cpp's ``listening_address`` ("http://127.0.0.1:PORT")."""
+    parts = urlsplit(address if "//" in address else f"//{address}")
+    if parts.port is None:
+        raise LocalModelError(f"the local LLM server gave no port: {address!r}")
+    return parts.hostname or "127.0.0.1", parts.port
 
 
 def _wait_for_eof(stop: threading.Event) -> None:
