@@ -209,7 +209,8 @@ def resolve_draft(question: str, draft: Draft, backend: str, corpus_root: Path) 
             if evidence not in quote:
                 raise CitationError(
                     f"{cited.source}:{cited.start_line}-{cited.end_line} no longer says "
-                    f"{evidence[:60]!r}"
+                    f"{evidence[:60]!r}: the file changed since it was indexed; "
+                    "`rag index --rebuild` reads every file again"
                 )
         citations.append(
             Citation(source=cited.source, start_line=cited.start_line,

@@ -31,6 +31,12 @@ DEFAULT_INDEX_DIR = Path(".rag")
 DEFAULT_TOP_K = 8
 DEFAULT_BACKEND = "extractive"
 DEFAULT_MODEL = "gpt-4.1-mini"
+RESERVED_LLM_FIELDS = frozenset({
+    "messages", "model", "stream", "stream_options", "response_format", "n", "tools",
+    "tool_choice", "functions", "function_call",
+})
+"""Request fields rag sets itself: RAG_LLM_EXTRA replacing one would silently change the
+question asked, the model, or the shape of the reply the checks read."""
 MAX_TIMEOUT_S = 86_400
 """Longer waits overflow the socket layer's timers; no request should take a day."""
 
@@ -113,6 +119,9 @@ class Settings:
             values["timeout_s"] = _parse_float("RAG_TIMEOUT", timeout)
         if extra := env.get("RAG_LLM_EXTRA"):
             values["llm_extra"] = _parse_json_object("RAG_LLM_EXTRA", extra)
+            if taken := sorted(RESERVED_LLM_FIELDS & values["llm_extra"].keys()):
+                raise ConfigError(f"RAG_LLM_EXTRA cannot set {', '.join(taken)}: rag sends "
+                                  "those itself (extra fields are for sampling knobs)")
         values["model_dir"] = cache_dir(env)
         if structured := env.get("RAG_STRUCTURED"):
             values["structured"] = _parse_bool("RAG_STRUCTURED", structured)

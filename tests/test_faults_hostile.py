@@ -208,3 +208,16 @@ def test_the_memory_of_an_ask_against_a_flooding_endpoint_stays_bounded(
     assert "larger than 8 MiB" in stderr, stderr
     peak_mib = usage.ru_maxrss / 1024  # kB on Linux
     assert peak_mib < 1500, f"peak {peak_mib:.0f} MiB"
+
+
+def test_an_edit_that_keeps_size_and_time_says_how_to_fix_it(corpus: Path) -> None:
+    answers_the_known_question(corpus)
+    bridge = corpus / "bridge.txt"
+    before = bridge.stat()
+    bridge.write_text(bridge.read_text().replace("1932", "1933"))  # same size
+    os.utime(bridge, ns=(before.st_atime_ns, before.st_mtime_ns))
+    run = run_rag("ask", "--corpus", str(corpus), QUESTION)
+    assert_one_line_error(run, 1, "no longer says", "rag index --rebuild")
+    assert run_rag("index", "--rebuild", "--corpus", str(corpus)).returncode == 0
+    fixed = run_rag("ask", "--corpus", str(corpus), QUESTION)
+    assert "1933" in fixed.stdout, fixed.stderr

@@ -155,3 +155,11 @@ def test_extra_sampling_fields_must_be_a_json_object() -> None:
 
     with pytest.raises(ConfigError, match="RAG_LLM_EXTRA"):
         Settings.from_env({"RAG_LLM_EXTRA": "[1, 2]"})
+
+
+@pytest.mark.parametrize("field", ["messages", "model", "stream", "response_format"])
+def test_extra_fields_cannot_replace_what_rag_sends(field: str) -> None:
+    from rag.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=f"RAG_LLM_EXTRA cannot set {field}"):
+        Settings.from_env({"RAG_LLM_EXTRA": json.dumps({field: "x", "top_k": 40})})
