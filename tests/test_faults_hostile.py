@@ -9,8 +9,11 @@ is what could go wrong, and that the known question is still answered with its c
 
 from __future__ import annotations
 
+import fcntl
 import os
+import signal
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -19,6 +22,7 @@ import rag
 from rag.answer.openai import MAX_RESPONSE_BYTES, OpenAIChat
 from rag.errors import ConfigError, LLMError
 from rag.settings import Settings
+from rag.store import LOCK_STALL_S
 from tests.test_faults import (
     HANG_S,
     QUESTION,
@@ -221,3 +225,50 @@ def test_an_edit_that_keeps_size_and_time_says_how_to_fix_it(corpus: Path) -> No
     assert run_rag("index", "--rebuild", "--corpus", str(corpus)).returncode == 0
     fixed = run_rag("ask", "--corpus", str(corpus), QUESTION)
     assert "1933" in fixed.stdout, fixed.stderr
+
+
+# --- every wait ends ------------------------------------------------------------------------
+
+
+def test_a_frozen_builder_is_reported_and_the_wait_ends(corpus: Path, tmp_path: Path) -> None:
+    for n in range(40):  # enough to embed that the builder is caught holding the lock
+        (corpus / f"filler{n}.txt").write_text("".join(
+            f"Ferry number {n * 100 + k} leaves pier {k} at {k % 12 + 1} o'clock.\n"
+            for k in range(100)))
+    index = tmp_path / "index"
+    env = {**os.environ, "RAG_INDEX_DIR": str(index)}
+    builder = subprocess.Popen([str(RAG), "index", "--corpus", str(corpus)], env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + HANG_S
+        while not _lock_is_held(index / "lock"):
+            assert builder.poll() is None, "the build ended before it could be frozen"
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        builder.send_signal(signal.SIGSTOP)
+        for args in (["index"], ["ask", QUESTION]):  # a fresh index: ask waits for the build
+            began = time.monotonic()
+            run = run_rag(*args, "--corpus", str(corpus), env={"RAG_INDEX_DIR": str(index)})
+            waiting = "rag: warning: another rag process is building the index; waiting for it\n"
+            assert run.stderr.startswith(waiting) == (args[0] == "ask"), run.stderr
+            run.stderr = run.stderr.removeprefix(waiting)
+            line = assert_one_line_error(run, 1, f"locked by process {builder.pid} since",
+                                         "has made no progress for")
+            assert time.monotonic() - began < LOCK_STALL_S + 30, line
+    finally:
+        builder.send_signal(signal.SIGCONT)
+        builder.kill()
+        builder.wait()
+    answers_the_known_question(corpus, env={"RAG_INDEX_DIR": str(index)})
+
+
+def _lock_is_held(path: Path) -> bool:
+    if not path.exists():
+        return False
+    with open(path, "a+b") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        return False
