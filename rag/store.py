@@ -175,6 +175,7 @@ class IndexStore:
         self._timeout_s = timeout_s
         self._client: Any = None
         self._collections: dict[str, _Collection] | None = None
+        self._opened: tuple[int, int] | None = None  # the database file the client opened
         self._manifest_cache: tuple[tuple[int, int, int], Manifest] | None = None
         self.copy_path = index_dir / f"records-{self.key}.npz"
         self._copy_cache: tuple[tuple[int, int, int], dict[str, Records]] | None = None
@@ -183,9 +184,14 @@ class IndexStore:
     def collections(self) -> dict[str, _Collection]:
         """The Chroma collections, opened on first use (so that ``rebuild`` can move a
         damaged index aside before anything opens it)."""
+        if self._collections is not None and self._opened != self._chroma_file():
+            # Moved aside by another process's rebuild, or deleted: the open client would
+            # fail every call ("readonly database", code 1032) until the process restarts.
+            self._close()
         if self._collections is None:
             with self.faults.call("open the index"):
                 self._client = _open_client(self.index_dir, self.chroma_url, self._timeout_s)
+                self._opened = self._chroma_file()
                 self._collections = {
                     level: _Collection(self._client.get_or_create_collection(
                         f"rag-{self.key}-{level}",
@@ -195,6 +201,16 @@ class IndexStore:
                     for level in LEVELS
                 }
         return self._collections
+
+    def _chroma_file(self) -> tuple[int, int] | None:
+        """Which file the embedded database is now (device, inode); None on a server."""
+        if self.chroma_url:
+            return None
+        try:
+            st = (self.index_dir / "chroma" / "chroma.sqlite3").stat()
+        except OSError:
+            return (0, 0)
+        return st.st_dev, st.st_ino
 
     def _close(self) -> None:
         """Forget the open client; chromadb caches one engine per folder, so the cache

@@ -575,7 +575,7 @@ def test_terminal_escapes_and_newlines_from_files_reach_no_terminal(
     ("argv", "env", "words"),
     [
         (["ask", "--corpus", "", QUESTION], {}, "folder name is empty"),
-        (["ask", QUESTION], {"RAG_CHROMA_URL": "http://:8000"}, "has no host"),
+        (["ask", QUESTION], {"RAG_CHROMA_URL": "http://:8000"}, "URL with a host"),
         (["ask", "--corpus", "LOOP", QUESTION], {}, "cannot be opened"),
     ],
     ids=["empty-corpus", "chroma-url-without-host", "symlink-loop"],

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -27,6 +28,7 @@ from tests.test_faults import (
     HANG_S,
     QUESTION,
     RAG,
+    Chat,
     answers_the_known_question,
     assert_one_line_error,
     base_url,
@@ -272,3 +274,26 @@ def _lock_is_held(path: Path) -> bool:
             return True
         fcntl.flock(handle, fcntl.LOCK_UN)
         return False
+
+
+def test_a_chat_goes_on_after_its_index_is_moved_aside_or_removed(
+    corpus: Path, tmp_path: Path
+) -> None:
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "harbour.txt").write_text("The harbour has four cranes and a lighthouse.\n")
+    index = tmp_path / "index"
+    chat = Chat("--corpus", str(corpus), env={"RAG_INDEX_DIR": str(index)})
+    chat.send(QUESTION)
+    chat.wait_for(r"^\[1\] bridge\.txt:3$")
+    # Another corpus rebuilt in the same index folder moves the shared database aside.
+    rebuilt = run_rag("index", "--rebuild", "--corpus", str(other),
+                      env={"RAG_INDEX_DIR": str(index)})
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    chat.send(QUESTION)
+    chat.wait_for(r"^\[1\] bridge\.txt:3$")
+    shutil.rmtree(index)
+    chat.send(QUESTION)
+    chat.wait_for(r"^\[1\] bridge\.txt:3$")
+    assert chat.quit() == 0
+    assert not any("error" in line for line in chat.stderr), chat.stderr
