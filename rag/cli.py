@@ -346,7 +346,11 @@ def _announce(engine: Engine, always: bool = False) -> None:
 class _Progress:
     """Build progress on stderr, for builds of more than ``PROGRESS_MIN_TOTAL`` records: on
     a terminal a bar drawn over itself, with the rate and the time left; elsewhere (a log)
-    one line at the start, at every tenth and at the end."""
+    one line at the start, at every tenth, at least once a minute, and at the end. The
+    time left is estimated from the length of the text left, not the records left: the
+    store embeds the shortest records first."""
+
+    LOG_EVERY_S = 60.0
 
     def __init__(self, stream: TextIO | None = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
@@ -354,8 +358,12 @@ class _Progress:
         self.clock = clock
         self.began: float | None = None
         self.tenths = -1
+        self.logged = 0.0
 
     def __call__(self, done: int, total: int) -> None:
+        self.weighted(done, total, done, total)
+
+    def weighted(self, done: int, total: int, work_done: float, work_total: float) -> None:
         stream = self.stream or sys.stderr
         if total <= PROGRESS_MIN_TOTAL:
             return
@@ -364,9 +372,10 @@ class _Progress:
             self.began = now
         text = f"embedding {done}/{total} records"
         elapsed = now - self.began
-        if 0 < done < total and elapsed > 0:
+        if 0 < done < total and elapsed > 0 and work_done > 0:
             rate = done / elapsed
-            text += f", {rate:.0f}/s, about {_duration((total - done) / rate)} left"
+            left = elapsed * (work_total - work_done) / work_done
+            text += f", {rate:.0f}/s, about {_duration(left)} left"
         elif done >= total and elapsed > 0:
             text += f" in {_duration(elapsed)}"
         if stream.isatty():
@@ -375,8 +384,9 @@ class _Progress:
             stream.write(f"\r[{'#' * filled}{' ' * (width - filled)}] {text}\x1b[K")
             if done >= total:
                 stream.write("\n")
-        elif done * 10 // total > self.tenths:
+        elif done * 10 // total > self.tenths or now - self.logged >= self.LOG_EVERY_S:
             self.tenths = done * 10 // total
+            self.logged = now
             stream.write(f"rag: {text}\n")
         stream.flush()
 

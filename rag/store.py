@@ -87,6 +87,10 @@ def _cutting_fingerprint() -> str:
 
 CUTTING = _cutting_fingerprint()
 Progress = Callable[[int, int], None]
+"""``progress(done, total)`` in records. A progress object that also has a method
+``weighted(done, total, work_done, work_total)`` is called through it instead, the work
+being the length of the texts embedded so far and in all: records are embedded shortest
+first, so a rate in records would promise the long ones far too soon."""
 
 
 class FileEntry(BaseModel):
@@ -502,9 +506,17 @@ class IndexStore:
     ) -> int:
         todo = {level: self._not_stored(level, docs, pieces) for level in LEVELS}
         total = sum(len(todo[level]) for level in LEVELS)
-        done = 0
-        if progress:
-            progress(0, total)
+        work_total = sum(len(_searchable(piece)) for level in LEVELS for _, piece in todo[level])
+        done = work = 0
+        weighted = getattr(progress, "weighted", None)
+
+        def report() -> None:
+            if weighted is not None:
+                weighted(done, total, work, work_total)
+            elif progress:
+                progress(done, total)
+
+        report()
         for level in LEVELS:
             # Shortest first across the whole level: batches of like lengths pad little,
             # and onnxruntime's memory, which grows with the largest batch shape it has
@@ -521,10 +533,9 @@ class IndexStore:
                 for start in range(0, len(window), WRITE_BATCH):
                     done += self._add(level, window[start : start + WRITE_BATCH],
                                       vectors[start : start + WRITE_BATCH])
-                    if progress:
-                        progress(done, total)
-            if progress:
-                progress(done, total)
+                    work += sum(len(texts[i]) for i in chosen[start : start + WRITE_BATCH])
+                    report()
+            report()
         return done
 
     def _not_stored(

@@ -225,6 +225,27 @@ def test_progress_off_a_terminal_is_a_line_a_tenth_with_rate_and_time_left() -> 
     assert lines[-1] == "rag: embedding 1000/1000 records in 40 s"
 
 
+def test_progress_off_a_terminal_logs_once_a_minute_between_tenths() -> None:
+    stream = io.StringIO()
+    clock = iter(range(0, 100_000, 30))  # 30 s between calls, 3,000 calls in all
+    progress = rag.cli._Progress(stream, clock=lambda: float(next(clock)))
+    for done in range(3000):  # all within the first tenth
+        progress(done, 33_400)
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 1500  # every other call: a line a minute
+
+
+def test_time_left_is_estimated_from_the_text_left_not_the_records_left() -> None:
+    stream = io.StringIO()
+    clock = iter([0.0, 100.0])
+    progress = rag.cli._Progress(stream, clock=lambda: next(clock))
+    # Half the records embedded in 100 s, but they were the short ones: a tenth of the text.
+    progress.weighted(0, 1000, 0, 10_000)
+    progress.weighted(500, 1000, 1000, 10_000)
+    assert stream.getvalue().splitlines()[-1] == (
+        "rag: embedding 500/1000 records, 5/s, about 15 min 0 s left")
+
+
 def test_no_progress_for_small_builds() -> None:
     for stream in (_Terminal(), io.StringIO()):
         progress = rag.cli._Progress(stream)
