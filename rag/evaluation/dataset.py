@@ -53,6 +53,10 @@ class EvalItem(BaseModel):
     gold: list[GoldFact]
     facts: list[list[str]]  # each inner list: alternatives, one must be in the answer text
     notes: str = ""
+    # Where the question comes from: "thread" (a real user's words, ``url`` the thread),
+    # "written" (a person or language model writing in users' style), "" (older sets).
+    origin: Literal["", "thread", "written"] = ""
+    url: str = ""
 
     def relevant_lines(self) -> set[tuple[str, int]]:
         """Every line that states a fact of the answer: what a precise citation may point at."""

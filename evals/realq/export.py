@@ -1,0 +1,95 @@
+"""The real-question corpora: record which files each is, or lay them out again.
+
+    python evals/realq/export.py record              # write files/<slug>.sha256 from the corpora
+    python evals/realq/export.py lay --mirrors DIR   # export every corpus from fetched snapshots
+
+A corpus is a project's Markdown docs at one commit (``projects/<slug>.json``: repo,
+commit, ``docs_dir``), less what its writer left out (changelogs, generated API stubs):
+``files/<slug>.sha256`` lists the files kept and their hashes, so the docs themselves
+never enter this repository. ``lay`` reads each file from a bare git snapshot of the
+repository (``DIR/<owner>+<name>/...``, as a session's ``fetch`` leaves it), at the
+commit, under ``docs_dir``, writes it to ``$RAG_REALQ_CORPORA/<slug>/`` (default
+``/work/realq/corpora``) and checks its hash; a missing snapshot or a changed file is
+reported and that corpus skipped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def corpora_root() -> Path:
+    return Path(os.environ.get("RAG_REALQ_CORPORA", "/work/realq/corpora"))
+
+
+def record() -> int:
+    (HERE / "files").mkdir(exist_ok=True)
+    for meta_path in sorted((HERE / "projects").glob("*.json")):
+        slug = meta_path.stem
+        root = corpora_root() / slug
+        lines = []
+        for path in sorted(p for p in root.rglob("*") if p.is_file()):
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+            lines.append(f"{digest}  {path.relative_to(root).as_posix()}")
+        (HERE / "files" / f"{slug}.sha256").write_text("\n".join(lines) + "\n")
+        print(f"{slug}: {len(lines)} files")
+    return 0
+
+
+def _git_dir(mirrors: Path, repo: str) -> Path | None:
+    folder = mirrors / repo.replace("/", "+")
+    for candidate in (folder, *sorted(folder.glob("*"))):
+        if (candidate / "HEAD").is_file() and (candidate / "objects").is_dir():
+            return candidate
+    return None
+
+
+def lay(mirrors: Path) -> int:
+    problems = 0
+    for meta_path in sorted((HERE / "projects").glob("*.json")):
+        meta = json.loads(meta_path.read_text())
+        slug, git = meta["slug"], _git_dir(mirrors, meta["repo"])
+        if git is None:
+            print(f"{slug}: no snapshot of {meta['repo']} under {mirrors}; fetch it first")
+            problems += 1
+            continue
+        root = corpora_root() / slug
+        wanted = [line.split("  ", 1) for line in
+                  (HERE / "files" / f"{slug}.sha256").read_text().splitlines() if line]
+        bad = 0
+        for digest, rel in wanted:
+            spec = f"{meta['commit']}:{meta['docs_dir'].strip('/')}/{rel}"
+            shown = subprocess.run(["git", f"--git-dir={git}", "show", spec],
+                                   capture_output=True, check=False)
+            if shown.returncode or hashlib.sha256(shown.stdout).hexdigest() != digest:
+                bad += 1
+                continue
+            target = root / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(shown.stdout)
+        print(f"{slug}: {len(wanted) - bad} of {len(wanted)} files laid out" +
+              (f", {bad} missing or changed" if bad else ""))
+        problems += bool(bad)
+    return 1 if problems else 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    actions = parser.add_subparsers(dest="action", required=True)
+    actions.add_parser("record")
+    laying = actions.add_parser("lay")
+    laying.add_argument("--mirrors", type=Path, default=Path("/work/.mirror"))
+    args = parser.parse_args()
+    return record() if args.action == "record" else lay(args.mirrors)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
