@@ -53,3 +53,38 @@ def test_docs_training_questions_do_not_repeat_eval_questions(other: str) -> Non
     docs-train ids are shown)."""
     mine = load_items(EVALS / "httpx" / "docs-train.jsonl")
     assert near_duplicates(mine, load_items(EVALS / "httpx" / f"{other}.jsonl"), 0.4) == set()
+
+
+REALQ = EVALS / "realq"
+
+
+def test_real_question_sets_are_split_by_project_and_keep_the_reserved_projects_out() -> None:
+    """Every item loads as an EvalItem, its project's metadata and file list exist, a
+    project is in one split only, thread questions name their thread, and none comes from
+    the projects reserved for the team's blind checks (uv, httpx's threads, pip). The
+    gold lines are checked against the corpora by evals/realq/check.py, where they are laid
+    out (the docs are not in this repository)."""
+    import json
+
+    seen: dict[str, str] = {}
+    ids: set[str] = set()
+    for split in ("train", "dev", "test"):
+        for path in sorted((REALQ / split).glob("*.jsonl")):
+            slug = path.stem
+            assert slug not in seen, f"{slug} is in {seen.get(slug)} and {split}"
+            seen[slug] = split
+            meta = json.loads((REALQ / "projects" / f"{slug}.json").read_text())
+            assert meta["split"] == split
+            assert meta["repo"].lower() not in ("astral-sh/uv", "pypa/pip", "encode/httpx")
+            assert (REALQ / "files" / f"{slug}.sha256").read_text().strip()
+            for item in load_items(path):
+                assert item.id.startswith(f"{slug}-")
+                assert item.id not in ids
+                ids.add(item.id)
+                assert item.origin in ("thread", "written")
+                if item.origin == "thread":
+                    assert item.url.startswith("https://github.com/"), item.id
+                    repo = "/".join(item.url.split("/")[3:5]).lower()
+                    assert repo not in ("astral-sh/uv", "encode/httpx", "pypa/pip"), item.id
+    assert sum(split == "train" for split in seen.values()) >= 30
+    assert len(ids) >= 5000
