@@ -164,9 +164,23 @@ def _ask(args: argparse.Namespace) -> int:
     engine = _engine(args)
     _announce(engine)
     engine.refresh(progress=_Progress())
+    _start_backend(engine, args)
     answer = engine.ask(question, **_choices(args))
     _emit(answer.model_dump_json() if args.json else render_answer(answer))
     return 0
+
+
+def _start_backend(engine: Engine, args: argparse.Namespace) -> None:
+    """Make the answer backend before the question; the local model's start (seconds on
+    a CPU) is said, and how long it took, instead of a silence."""
+    local = (args.backend or engine.settings.backend) == "local"
+    if local:
+        print("rag: starting the local model...", file=sys.stderr, flush=True)
+    began = time.monotonic()
+    engine.backend(args.backend, args.model, args.base_url)
+    if local:
+        print(f"rag: local model ready in {time.monotonic() - began:.0f} s; an answer takes "
+              "15-45 s on two cores", file=sys.stderr, flush=True)
 
 
 def _engine(args: argparse.Namespace) -> Engine:
@@ -196,6 +210,7 @@ def _chat(args: argparse.Namespace) -> int:
     engine = _engine(args)
     _announce(engine)
     engine.refresh(progress=_Progress())
+    _start_backend(engine, args)
     last: Answer | None = None
     for line in _chat_lines():
         command = line.strip()
@@ -229,8 +244,8 @@ def _chat(args: argparse.Namespace) -> int:
 
 
 def _stream_answer(engine: Engine, question: str, args: argparse.Namespace) -> Answer:
-    """Show an LLM's text as it arrives (dimmed on stderr) and each sentence the checks
-    drop as soon as it ends; return the verified Answer."""
+    """Show an LLM's text as it arrives (on stderr); return the verified Answer, which
+    lists what the checks dropped after itself."""
     answer: Answer | None = None
     streamed = False
     try:
@@ -239,9 +254,7 @@ def _stream_answer(engine: Engine, question: str, args: argparse.Namespace) -> A
                 print(_visible(event), end="", file=sys.stderr, flush=True)
                 streamed = True
             elif isinstance(event, SentenceChecked):
-                if not event.sentence.passed:
-                    problems = "; ".join(event.sentence.problems)
-                    print(f"\n  [dropped: {problems}]", file=sys.stderr, flush=True)
+                continue  # what the checks dropped is listed after the verified answer
             else:
                 answer = event
     except BaseException:
@@ -289,6 +302,9 @@ def render_answer(answer: Answer) -> str:
     for n, citation in enumerate(answer.citations, 1):
         parts.append(f"[{n}] {_visible(citation.source)}:{_span(citation)}")
         parts.extend(f"    {_visible(line)}" for line in citation.quote.split("\n"))
+    if answer.verification is not None:  # after the answer, never as if part of it
+        parts.extend(f"dropped: {_visible(' '.join(d.split()))}"
+                     for d in answer.verification.dropped)
     return "\n".join(parts)
 
 

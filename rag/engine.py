@@ -184,6 +184,13 @@ class Engine:
             else:
                 yield resolve_draft(question, event.draft, answerer.name, self.corpus_root)
 
+    def backend(self, backend: str | None = None, model: str | None = None,
+                base_url: str | None = None) -> AnswerBackend:
+        """The answer backend ``ask`` would use with these choices, made now (for the
+        local backend: its model started) and kept for later questions."""
+        return self._backend(self.settings.with_(backend=backend, model=model,
+                                                 base_url=base_url))
+
     def _backend(self, settings: Settings) -> AnswerBackend:
         key = (settings.backend, settings.model, settings.base_url)
         if key not in self._backends:

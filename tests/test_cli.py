@@ -399,3 +399,19 @@ def test_quoted_code_shows_its_line_breaks_and_no_control_characters() -> None:
     assert shown.startswith("limits = httpx.Limits(max_connections=10)\n"
                             "client = httpx.Client(limits=limits) \\x1b[2J[1]\n")
     assert "\x1b" not in shown
+
+
+def test_what_the_checks_dropped_is_listed_after_the_answer() -> None:
+    from rag.types import Answer, Citation, Verification
+
+    answer = Answer(
+        question="How many T-90 tanks did Egypt buy in July?",
+        text="Egypt bought 500 T-90 tanks. [1]", refused=False, backend="openai",
+        citations=[Citation(source="a.txt", start_line=3, end_line=3,
+                            quote="In July, Egypt bought 500 Russian T-90 tanks.")],
+        verification=Verification(dropped=['"Algeria bought 900." (holds no number of the '
+                                           'cited lines: 900)']))
+    lines = rag.cli.render_answer(answer).splitlines()
+    assert lines[0] == "Egypt bought 500 T-90 tanks. [1]"
+    assert lines[1:3] == ["[1] a.txt:3", "    In July, Egypt bought 500 Russian T-90 tanks."]
+    assert lines[3] == 'dropped: "Algeria bought 900." (holds no number of the cited lines: 900)'

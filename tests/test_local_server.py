@@ -8,6 +8,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -79,6 +80,9 @@ def test_ask_with_the_local_backend_answers_with_citations_and_leaves_no_server(
     assert done.returncode == 0, done.stderr
     assert "500" in done.stdout
     assert "[1] 001_8eb2f5025aa8eb43.txt:76" in done.stdout
+    # The model's start is said, and how long it took, instead of a silence.
+    assert "rag: starting the local model..." in done.stderr
+    assert re.search(r"rag: local model ready in \d+ s", done.stderr), done.stderr
     time.sleep(1)
     assert _servers() <= before
 

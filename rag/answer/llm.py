@@ -289,7 +289,7 @@ def _describe(failed: list[CheckedSentence]) -> str:
 
 
 def _dropped(failed: list[CheckedSentence]) -> list[str]:
-    return [f"{c.text} ({'; '.join(c.problems)})" for c in failed]
+    return [f'"{c.text}" ({"; ".join(c.problems)})' for c in failed]
 
 
 def _compose(
