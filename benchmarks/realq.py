@@ -29,6 +29,8 @@ REALQ = ROOT / "evals" / "realq"
 sys.path.insert(0, str(ROOT))
 
 from rag.api import engine_for  # noqa: E402
+from rag.embeddings import MiniLMEmbedder  # noqa: E402
+from rag.engine import Engine  # noqa: E402
 from rag.evaluation.backends import extractive_answerer  # noqa: E402
 from rag.evaluation.dataset import load_items  # noqa: E402
 from rag.evaluation.runner import run_backend  # noqa: E402
@@ -40,10 +42,12 @@ FIELDS = (("retr@8", "retrieval_recall"), ("hit", "citation_hit"),
 
 
 def project_row(slug: str, split: str, corpora: Path, index_root: Path,
-                top_k: int) -> dict[str, object]:
+                top_k: int, embedder: Path | None = None) -> dict[str, object]:
     items = load_items(REALQ / split / f"{slug}.jsonl")
     settings = Settings.from_env(corpus=corpora / slug, index_dir=index_root / slug)
-    engine = engine_for(settings)
+    # Another embedder's index must not be mixed with the shipped one's: its own folder.
+    engine = (engine_for(settings) if embedder is None else
+              Engine(settings, MiniLMEmbedder(model_path=embedder)))
     began = time.monotonic()
     engine.build()
     built = time.monotonic() - began
@@ -78,11 +82,15 @@ def main() -> int:
     parser.add_argument("--index-root", type=Path, default=Path("/tmp/rag-realq-index"))
     parser.add_argument("--top-k", type=int, default=8)
     parser.add_argument("--json", type=Path, help="write the rows here")
+    parser.add_argument("--embedder", type=Path,
+                        help="an ONNX embedder to try instead of the shipped one (use its "
+                             "own --index-root)")
     args = parser.parse_args()
     slugs = args.project or sorted(p.stem for p in (REALQ / args.split).glob("*.jsonl"))
     rows = []
     for slug in slugs:
-        rows.append(project_row(slug, args.split, args.corpora, args.index_root, args.top_k))
+        rows.append(project_row(slug, args.split, args.corpora, args.index_root, args.top_k,
+                                args.embedder))
         print(json.dumps(rows[-1]), flush=True)
     rows.append(overall(rows))
     head = ["project", "items", *(label for label, _ in FIELDS)]
