@@ -1,6 +1,6 @@
 """Regenerate docs/results.md: the current numbers, each table with the command that made it.
 
-    python scripts/results.py [--skip-realq] [--verifier]
+    python scripts/results.py [--skip-realq] [--verifier] [--realq-test]
 
 Runs ``rag eval`` on the public question sets (the LLM rows replayed from the recorded
 cassettes), ``benchmarks/realq.py --split dev`` where the real-question corpora are laid
@@ -78,16 +78,19 @@ def eval_tables(out: Path) -> list[str]:
     return parts
 
 
-def realq_table(out: Path) -> str | None:
+def realq_table(out: Path, split: str) -> str | None:
     corpora = Path(os.environ.get("RAG_REALQ_CORPORA", "/work/realq/corpora"))
-    if not (corpora / "typer").is_dir():
+    if not all((corpora / p.stem).is_dir()
+               for p in (ROOT / "evals" / "realq" / split).glob("*.jsonl")):
         return None
-    target = out / "realq-dev.json"
-    run([sys.executable, "benchmarks/realq.py", "--split", "dev", "--json", str(target)])
+    target = out / f"realq-{split}.json"
+    run([sys.executable, "benchmarks/realq.py", "--split", split, "--json", str(target)])
     rows = json.loads(target.read_text())["rows"]
     head = ["project", "items", "retr@8", "hit", "prec", "refusal", "over-ref"]
-    lines = ["### Real users' questions, dev projects (`evals/realq/dev`)", "",
-             "`python benchmarks/realq.py --split dev` (extractive backend)", "",
+    title = {"dev": "dev projects", "test": "test projects, blind (aggregates only; every "
+             "read is counted in evals/realq/README.md)"}[split]
+    lines = [f"### Real users' questions, {title} (`evals/realq/{split}`)", "",
+             f"`python benchmarks/realq.py --split {split}` (extractive backend)", "",
              "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     lines += ["| " + " | ".join(_cell(r.get(h)) for h in head) + " |" for r in rows]
     return "\n".join(lines)
@@ -103,6 +106,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--skip-realq", action="store_true")
     parser.add_argument("--verifier", action="store_true")
+    parser.add_argument("--realq-test", action="store_true",
+                        help="also read the blind real-question test set (count the read)")
     args = parser.parse_args()
     out = ROOT / "evals" / "reports"
     commit = run(["git", "rev-parse", "--short", "HEAD"]).strip()
@@ -116,8 +121,9 @@ def main() -> int:
         "are the model's own on the machine that recorded it (2 CPU cores).",
         *eval_tables(out),
     ]
-    if not args.skip_realq and (table := realq_table(out)) is not None:
-        parts.append(table)
+    for split in ("dev", "test") if args.realq_test else ("dev",):
+        if not args.skip_realq and (table := realq_table(out, split)) is not None:
+            parts.append(table)
     if args.verifier:
         parts.append(verifier_block())
     target = ROOT / "docs" / "results.md"
