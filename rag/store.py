@@ -90,7 +90,7 @@ CUTTING = _cutting_fingerprint()
 Progress = Callable[[int, int], None]
 """``progress(done, total)`` in records. A progress object that also has a method
 ``weighted(done, total, work_done, work_total)`` is called through it instead, the work
-being the length of the texts embedded so far and in all: records are embedded shortest
+being the length of the pieces' text embedded so far and in all: records are embedded shortest
 first, so a rate in records would promise the long ones far too soon."""
 
 
@@ -521,7 +521,9 @@ class IndexStore:
     ) -> int:
         todo = {level: self._not_stored(level, docs, pieces) for level in LEVELS}
         total = sum(len(todo[level]) for level in LEVELS)
-        work_total = sum(len(_searchable(piece)) for level in LEVELS for _, piece in todo[level])
+        # The work is measured in characters of each piece's own text, a stand-in for its
+        # tokens that needs no second pass over every piece's searchable form.
+        work_total = sum(len(piece.text) for level in LEVELS for _, piece in todo[level])
         done = work = 0
         weighted = getattr(progress, "weighted", None)
 
@@ -548,7 +550,7 @@ class IndexStore:
                 for start in range(0, len(window), WRITE_BATCH):
                     done += self._add(level, window[start : start + WRITE_BATCH],
                                       vectors[start : start + WRITE_BATCH])
-                    work += sum(len(texts[i]) for i in chosen[start : start + WRITE_BATCH])
+                    work += sum(len(piece.text) for _, piece in window[start : start + WRITE_BATCH])
                     report()
             report()
         return done

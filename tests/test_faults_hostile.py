@@ -25,6 +25,7 @@ from rag.errors import ConfigError, LLMError
 from rag.settings import Settings
 from rag.store import LOCK_STALL_S
 from tests.test_faults import (
+    BRIDGE,
     HANG_S,
     QUESTION,
     RAG,
@@ -44,7 +45,7 @@ pytestmark = pytest.mark.allow_hosts(["127.0.0.1"])
 def corpus(tmp_path: Path) -> Path:
     folder = tmp_path / "corpus"
     folder.mkdir()
-    (folder / "bridge.txt").write_text("Bridges\n\nThe bridge over the river was built in 1932.\n")
+    (folder / "bridge.txt").write_text(BRIDGE)
     return folder
 
 

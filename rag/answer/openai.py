@@ -135,11 +135,9 @@ class OpenAIChat:
         except (httpx.TimeoutException, self._openai.APITimeoutError) as exc:
             raise LLMError(f"{self._where()} did not finish its answer within "
                            f"{self.timeout_s:g} s (RAG_TIMEOUT)") from exc
-        except (_TooLarge, self._openai.APIConnectionError) as exc:
-            if not isinstance(exc, _TooLarge) and not isinstance(exc.__cause__, _TooLarge):
-                raise LLMError(f"{self._where()}: the stream broke: {exc}") from exc
-            raise LLMError(self._too_large()) from exc
         except (self._openai.APIError, httpx.HTTPError) as exc:
+            if _cut_off(exc):
+                raise LLMError(self._too_large()) from exc
             raise LLMError(f"{self._where()}: the stream broke: {exc}") from exc
         except ValueError as exc:  # an event that is not JSON
             raise LLMError(f"{self._where()} sent a malformed stream: {exc}") from exc
@@ -176,7 +174,7 @@ class OpenAIChat:
                 error = exc
                 delay = _retry_after(exc.response) or 0.5 * 2**attempt
             except (openai.APITimeoutError, openai.APIConnectionError) as exc:
-                if isinstance(exc.__cause__, _TooLarge):  # the same again if asked again
+                if _cut_off(exc):  # the same again if asked again
                     raise LLMError(self._too_large()) from exc
                 error, delay = exc, 0.5 * 2**attempt
             except openai.AuthenticationError as exc:
@@ -225,6 +223,11 @@ class OpenAIChat:
 
 class _TooLarge(httpx.ReadError):
     """A response body went past ``MAX_RESPONSE_BYTES``."""
+
+
+def _cut_off(exc: BaseException) -> bool:
+    """Whether ``exc`` is, or the SDK's wrapping of, a body cut at ``MAX_RESPONSE_BYTES``."""
+    return isinstance(exc, _TooLarge) or isinstance(exc.__cause__, _TooLarge)
 
 
 class _Deadline(httpx.BaseTransport):
