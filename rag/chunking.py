@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 from rag.corpus import Document
 from rag.language.sentences import sentence_spans
-from rag.markdown import CODE, TABLE, TEXT, is_markdown, line_roles, table_cells
+from rag.markdown import CODE, TABLE, TEXT, is_structured, line_roles, table_cells
 from rag.tokens import TokenCounter, count_tokens
 
 __all__ = [
@@ -55,7 +55,7 @@ class Piece:
 def sentence_units(doc: Document) -> list[Piece]:
     """Every sentence of every non-blank line of ``doc``, each citing its own line (in
     Markdown, every sentence of every paragraph, citing the lines it spans)."""
-    if is_markdown(doc.source):
+    if is_structured(doc.source):
         return _markdown_sentences(doc)
     units: list[Piece] = []
     for number, line in enumerate(doc.lines, start=1):
@@ -65,7 +65,7 @@ def sentence_units(doc: Document) -> list[Piece]:
 
 
 def _markdown_sentences(doc: Document) -> list[Piece]:
-    roles = line_roles(doc.lines)
+    roles = line_roles(doc.lines, doc.source)
     units: list[Piece] = []
     number = 1
     while number <= len(doc.lines):
@@ -118,7 +118,7 @@ def line_windows(
     if max_tokens < 1:
         raise ValueError("max_tokens must be positive")
     windows: list[Piece] = []
-    blocks = _markdown_blocks(doc.lines) if is_markdown(doc.source) else (
+    blocks = _markdown_blocks(doc.lines, doc.source) if is_structured(doc.source) else (
         ("", block) for block in _blocks(doc.lines))
     for context, block in blocks:
         pending: list[tuple[int, str]] = []
@@ -141,10 +141,12 @@ def line_windows(
     return windows
 
 
-def _markdown_blocks(lines: Sequence[str]) -> Iterator[tuple[str, list[tuple[int, str]]]]:
+def _markdown_blocks(
+    lines: Sequence[str], source: str = ""
+) -> Iterator[tuple[str, list[tuple[int, str]]]]:
     """Runs of quotable lines under one heading path: prose and tables run up to a blank
     line or a heading; a code block's lines (its blank lines aside) make one run."""
-    roles = line_roles(lines)
+    roles = line_roles(lines, source)
     block: list[tuple[int, str]] = []
     key: tuple[tuple[str, ...], tuple[int, int] | None] | None = None
     for number, (line, role) in enumerate(zip(lines, roles, strict=True), start=1):

@@ -1,6 +1,6 @@
 """Reading a corpus folder into line-numbered documents.
 
-A corpus is every ``.txt`` and ``.md`` file under a folder (hidden files and folders
+A corpus is every ``.txt``, ``.md`` and ``.rst`` file under a folder (hidden files and folders
 excepted; a symlink counts only when the file it leads to lies inside the folder, so a
 link to ``/etc/passwd`` is skipped with a warning and never read).
 
@@ -35,7 +35,7 @@ __all__ = [
     "split_lines",
 ]
 
-TEXT_SUFFIXES = frozenset({".txt", ".md"})
+TEXT_SUFFIXES = frozenset({".txt", ".md", ".rst"})
 LARGE_FILE_BYTES = 5 * 2**20
 """Files this big get a ``LargeFileWarning``: at a few hundred sentences a second, about
 ten minutes of embedding."""
@@ -135,7 +135,7 @@ def load_corpus(root: Path) -> Corpus:
         )
     if not documents:
         why = f" ({len(skipped)} skipped: see the warnings)" if skipped else ""
-        raise CorpusError(f"corpus {root} has no readable .txt or .md files{why}")
+        raise CorpusError(f"corpus {root} has no readable .txt, .md or .rst files{why}")
     return Corpus(root=root, documents=tuple(documents), skipped=tuple(skipped))
 
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 __all__ = ["CODE", "FENCE", "HEADING", "MARKUP", "TABLE", "TEXT", "Role", "is_markdown",
-           "line_roles", "search_text", "searchable", "table_cells"]
+           "is_structured", "line_roles", "search_text", "searchable", "table_cells"]
 
 HEADING = "heading"
 TEXT = "text"  # prose: a paragraph, a list item, a block quote
@@ -59,8 +59,19 @@ def is_markdown(source: str) -> bool:
     return source.lower().endswith(".md")
 
 
-def line_roles(lines: Sequence[str]) -> tuple[Role, ...]:
-    """The role of every line of a Markdown document, in order."""
+def is_structured(source: str) -> bool:
+    """Whether the file's lines have roles and heading paths: Markdown, and
+    reStructuredText (``rag.rst``); a ``.txt`` file is plain lines."""
+    return source.lower().endswith((".md", ".rst"))
+
+
+def line_roles(lines: Sequence[str], source: str = "") -> tuple[Role, ...]:
+    """The role of every line of a Markdown document, in order; of a reStructuredText
+    one when ``source`` names one (``rag.rst``)."""
+    if source.lower().endswith(".rst"):
+        from rag.rst import rst_roles
+
+        return rst_roles(lines)
     return _roles(tuple(lines))
 
 
@@ -185,9 +196,14 @@ def search_text(text: str) -> str:
 def searchable(source: str, text: str, context: str = "") -> str:
     """What retrieval reads for a piece: a Markdown piece's text without its markup, after
     its heading path; any other piece's text as it is."""
-    if not is_markdown(source):
+    if not is_structured(source):
         return text
-    plain = "\n".join(search_text(line) for line in text.split("\n"))
+    if source.lower().endswith(".rst"):
+        from rag.rst import search_text as rst_text
+
+        plain = "\n".join(rst_text(line) for line in text.split("\n"))
+    else:
+        plain = "\n".join(search_text(line) for line in text.split("\n"))
     return f"{context}: {plain}" if context else plain
 
 
@@ -211,6 +227,8 @@ def table_cells(row: str, header: str) -> str:
 
 
 def _cells(line: str) -> list[str]:
+    if "|" not in line:  # a reStructuredText simple table: columns apart by spaces
+        return re.split(r"\s{2,}", line.strip())
     inner = line.strip()
     inner = inner[1:] if inner.startswith("|") else inner
     inner = inner[:-1] if inner.endswith("|") and not inner.endswith("\\|") else inner

@@ -51,7 +51,7 @@ from rag.corpus import Document, FileStamp, load_corpus, scan_corpus
 from rag.embeddings import EMBEDDING_DIM, MODEL_ID, MiniLMEmbedder
 from rag.errors import ConfigError, IndexBuildError
 from rag.faults import StoreFaults
-from rag.markdown import is_markdown, searchable
+from rag.markdown import is_structured, searchable
 from rag.types import IndexStats
 from rag.watch import ChangeWatch
 
@@ -79,9 +79,10 @@ def _cutting_fingerprint() -> str:
     import rag.chunking
     import rag.language.sentences
     import rag.markdown
+    import rag.rst
 
     digest = hashlib.sha256()
-    for module in (rag.chunking, rag.language.sentences, rag.markdown):
+    for module in (rag.chunking, rag.language.sentences, rag.markdown, rag.rst):
         digest.update(Path(str(module.__file__)).read_bytes())
     return digest.hexdigest()[:16]
 
@@ -740,7 +741,7 @@ def _json_bytes(value: Any, encoded: bytearray | None = None) -> bytearray:
 def _metadata(doc: Document, piece: Piece) -> dict[str, Any]:
     meta: dict[str, Any] = {"source": piece.source, "start_line": piece.start_line,
                             "end_line": piece.end_line, "sha256": doc.sha256, "model": MODEL_ID}
-    if is_markdown(piece.source):  # a Markdown record embeds its heading path too
+    if is_structured(piece.source):  # a Markdown record embeds its heading path too
         meta["context"] = piece.context
     return meta
 

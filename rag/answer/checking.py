@@ -27,7 +27,7 @@ from rag.chunking import sentence_units
 from rag.corpus import Document, FileStamp
 from rag.language.placement import Similarity, exact_similarity
 from rag.language.words import BASE, words
-from rag.markdown import is_markdown
+from rag.markdown import is_structured
 from rag.prompts import REFUSAL_SENTINEL
 from rag.verify import ID_MARKERS, answers_question, sentence_support, split_marked
 
@@ -130,7 +130,7 @@ class Checker:
         model shown them as two lines cites one. Of two sentences a line holds the end and
         the start of, the one that shares most words with ``text``; the line itself
         elsewhere."""
-        if self.document is None or not is_markdown(line.source):
+        if self.document is None or not is_structured(line.source):
             return line.line, line.line, (line.text,)
         lines = self._file(line.source)
         here = wrapped_sentences(line.source, lines).get(line.line, ())
