@@ -5,6 +5,8 @@
     python benchmarks/calibrate.py --squad 800  # also fit on 800 SQuAD 2.0 questions
     python benchmarks/calibrate.py --docs ../shared/bench/httpx-docs/docs \
         evals/httpx/docs-train.jsonl        # also fit on questions about another corpus
+    python benchmarks/calibrate.py --realq dev   # ... and on the real-question dev projects
+    python benchmarks/calibrate.py --features answerable dense   # fit these alone
 
 With ``--squad N`` the fit also uses N questions drawn evenly from the articles of
 shared/bench/squad that the answerability model was trained on (one file per article,
@@ -31,11 +33,12 @@ writers ask some of the same things.
 from __future__ import annotations
 
 import argparse
+import os
 from dataclasses import replace
 from pathlib import Path
 
 from rag.answer.extractive import ExtractiveBackend, ExtractiveParams
-from rag.answer.judge import Candidate
+from rag.answer.judge import FEATURES, Candidate
 from rag.answer.scorer import MODEL_FILE, LinearScorer, fit_logistic
 from rag.api import engine_for
 from rag.engine import Engine, resolve_draft
@@ -47,6 +50,7 @@ from rag.settings import Settings
 ROOT = Path(__file__).resolve().parent.parent
 SQUAD = ROOT.parent / "shared" / "bench" / "squad" / "dev-v2.0.json"
 SQUAD_DIR = ROOT / ".rag" / "squad"
+REALQ = ROOT / "evals" / "realq"
 MAX_OVER_REFUSAL = 0.05  # half the 10 % allowed on unseen questions: thresholds fitted
 # on a small set refuse more elsewhere
 NEAR_DUPLICATE = 0.6  # word-set Jaccard above which two questions count as one
@@ -168,6 +172,13 @@ def main() -> None:
     parser.add_argument("--docs", type=Path, nargs=2, metavar=("CORPUS", "FILE"),
                         help="also fit on these questions about that corpus (and measure "
                              "evals/httpx/docs-dev.jsonl there)")
+    parser.add_argument("--realq", choices=("train", "dev"),
+                        help="also fit on this split of the real-question sets (corpora in "
+                             "$RAG_REALQ_CORPORA), and measure it per project")
+    parser.add_argument("--realq-index", type=Path, default=Path("/tmp/rag-realq-index"))
+    parser.add_argument("--features", nargs="+", choices=FEATURES,
+                        help="fit only these features (the others weigh 0): what the rest "
+                             "add, measured by leaving them out")
     args = parser.parse_args()
     engine = engine_for(Settings.from_env(corpus=ROOT / "seeds"))
     train = load_items(args.train)
@@ -189,12 +200,23 @@ def main() -> None:
         docs_engine = engine_for(Settings.from_env(corpus=args.docs[0]))
         docs_engine.build()
         gathered += gather(docs_engine, backend, load_items(args.docs[1]))
+    realq: list[tuple[str, Engine, list[EvalItem]]] = []
+    if args.realq:
+        corpora = Path(os.environ.get("RAG_REALQ_CORPORA", "/work/realq/corpora"))
+        for path in sorted((REALQ / args.realq).glob("*.jsonl")):
+            realq_engine = engine_for(Settings.from_env(
+                corpus=corpora / path.stem, index_dir=args.realq_index / path.stem))
+            realq_engine.build()
+            realq.append((path.stem, realq_engine, load_items(path)))
+            gathered += gather(realq_engine, backend, realq[-1][2])
     rows, labels = [], []
     for item, candidates in gathered:
         gold = item.relevant_lines()
         for c in candidates:
             rows.append(c.features)
             labels.append(int((c.passage.source, c.passage.start_line) in gold))
+    if args.features:
+        rows = [{k: v for k, v in row.items() if k in args.features} for row in rows]
     weights, bias = fit_logistic(rows, labels, l2=args.l2)
     # Rounded, so that a refit of the same candidates writes the same file (the solver's
     # last digits vary from run to run) and the numbers below are the shipped scorer's.
@@ -207,6 +229,7 @@ def main() -> None:
         scored.append((item, sorted(candidates, key=lambda c: -c.score)))
     scorer, value = choose_threshold(scored, weights, bias)
     extra = f" and {args.docs[1].name}" if args.docs else ""
+    extra += f" and the real-question {args.realq} projects" if args.realq else ""
     print(f"fitted on {args.train.name}{extra} and {len(squad_train)} SQuAD questions: "
           f"{len(gathered)} questions, {len(rows)} candidates, "
           f"{sum(labels)} positive; threshold {scorer.threshold:.2f}, trust_model "
@@ -236,6 +259,8 @@ def main() -> None:
         for path in dict.fromkeys((args.docs[1].resolve(),
                                    (evals / "httpx" / "docs-dev.jsonl").resolve())):
             report(path.stem, measure(docs_engine, tuned, load_items(path)))
+    for slug, realq_engine, items in realq:
+        report(slug, measure(realq_engine, tuned, items))
     if squad_engine is not None and squad_test:
         report("squad-test", measure(squad_engine, tuned, squad_test))
     if args.write:

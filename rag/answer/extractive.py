@@ -35,7 +35,7 @@ from rag.language.figures import MONEY, NUMBER
 from rag.language.questions import QuestionInfo, split_question
 from rag.language.sentences import sentence_spans
 from rag.language.words import words
-from rag.markdown import CODE, FENCE, TABLE, TEXT, Role, is_markdown, line_roles, table_cells
+from rag.markdown import CODE, FENCE, TABLE, TEXT, Role, is_structured, line_roles, table_cells
 from rag.retrieval import Retriever
 from rag.types import Passage
 from rag.verify.markers import literal_brackets
@@ -376,11 +376,11 @@ class MarkdownLines:
         return self._file(source)[1]
 
     def _file(self, source: str) -> tuple[tuple[str, ...], tuple[Role, ...]]:
-        if not is_markdown(source):
+        if not is_structured(source):
             return (), ()
         if source not in self._files:
             lines = read_lines(self.root, source)
-            self._files[source] = (lines, line_roles(lines))
+            self._files[source] = (lines, line_roles(lines, source))
         return self._files[source]
 
     def _short(self, roles: tuple[Role, ...], block: tuple[int, int]) -> tuple[int, int] | None:

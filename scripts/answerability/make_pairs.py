@@ -28,11 +28,20 @@ every other retrieved sentence is negative, all of them for an unanswerable ques
 another corpus (``evals/httpx/docs-train.jsonl`` about the httpx documentation), so the
 model sees documentation too: prose, inline code, code lines, table rows read with their
 header (as the extractive backend reads them).
+
+``--realq UNITS`` adds ``realq.jsonl`` and ``realq_dev.jsonl``: pairs from the
+real-question sets (``evals/realq/``), read from the units ``scripts/retrieval/
+make_units.py`` cut from their corpora (train and dev projects; never test). A passage is
+a sentence record as the judge reads it, after its heading path. Each question gives the
+sentences of its gold lines (``REALQ_POSITIVES`` at most, positive) and the ``REALQ_HARD``
+that BM25 ranks highest without holding a gold line (negative: the near misses a reader
+must tell apart); the dev file keeps ``REALQ_DEV_HARD`` negatives, to measure ranking.
 """
 
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 from pathlib import Path
 from typing import Any
@@ -44,6 +53,9 @@ from rag.language.words import terms
 ROOT = Path(__file__).resolve().parents[2]
 SQUAD = ROOT.parent / "shared" / "bench" / "squad" / "dev-v2.0.json"
 OTHER_PARAGRAPH_NEGATIVES = 3
+REALQ_POSITIVES = 3
+REALQ_HARD = 3
+REALQ_DEV_HARD = 15
 
 
 def collapse(text: str) -> str:
@@ -149,6 +161,26 @@ def corpus_pairs(question_files: list[Path], corpus: Path, prefix: str) -> list[
     return rows
 
 
+def realq_pairs(units: Path, split: str, hard: int) -> list[dict[str, Any]]:
+    """Pairs from the real-question units of one split (see the module's docstring)."""
+    rows: list[dict[str, Any]] = []
+    for questions in sorted((units / split).glob("*.questions.jsonl")):
+        slug = questions.name.removesuffix(".questions.jsonl")
+        with gzip.open(units / split / f"{slug}.jsonl.gz", "rt", encoding="utf-8") as f:
+            records = [json.loads(line) for line in f]
+        sentences = [r["text"] for r in records if r["level"] == "sentences"]
+        for line in questions.read_text(encoding="utf-8").splitlines():
+            item = json.loads(line)
+            base = {"question": item["question"], "qid": item["id"], "article": -1}
+            for index in item["pos"][:REALQ_POSITIVES]:
+                rows.append({**base, "passage": sentences[index], "label": 1,
+                             "kind": "realq_answer"})
+            kind = "realq_other" if item["answerable"] else "realq_unanswerable"
+            for index in item["hard"][:hard]:
+                rows.append({**base, "passage": sentences[index], "label": 0, "kind": kind})
+    return rows
+
+
 def write(rows: list[dict[str, Any]], path: Path) -> None:
     with path.open("w", encoding="utf-8") as f:
         for row in rows:
@@ -164,6 +196,8 @@ def main() -> None:
     parser.add_argument("--seeds", type=Path, nargs="+", help="question sets about seeds/ to add")
     parser.add_argument("--docs", type=Path, nargs="+", metavar=("CORPUS", "FILE"),
                         help="a corpus folder, then question sets about it to add")
+    parser.add_argument("--realq", type=Path, metavar="UNITS",
+                        help="units of the real-question sets (scripts/retrieval/make_units.py)")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     articles = load_squad(SQUAD)
@@ -177,6 +211,9 @@ def main() -> None:
         if len(args.docs) < 2:
             parser.error("--docs takes a corpus folder and at least one question set")
         write(corpus_pairs(args.docs[1:], args.docs[0], "docs"), args.out / "docs.jsonl")
+    if args.realq:
+        write(realq_pairs(args.realq, "train", REALQ_HARD), args.out / "realq.jsonl")
+        write(realq_pairs(args.realq, "dev", REALQ_DEV_HARD), args.out / "realq_dev.jsonl")
 
 
 if __name__ == "__main__":

@@ -90,9 +90,9 @@ def select(rows: list[dict[str, Any]], easy_per_question: int, seed: int,
     return out
 
 
-def tokenizer() -> Tokenizer:
+def tokenizer(max_tokens: int = MAX_TOKENS) -> Tokenizer:
     tok = Tokenizer.from_file(str(MODEL_DIR / "tokenizer.json"))
-    tok.enable_truncation(MAX_TOKENS)
+    tok.enable_truncation(max_tokens)
     tok.enable_padding(pad_id=0, pad_token="[PAD]")
     return tok
 
@@ -165,13 +165,17 @@ def train(args: argparse.Namespace) -> None:
     if unexpected or any("position_ids" not in k for k in missing):
         raise SystemExit(f"weights do not fit: missing {missing}, unexpected {unexpected}")
     model.to(device)
-    tok = tokenizer()
+    tok = tokenizer(args.max_tokens)
     torch.set_num_threads(os.cpu_count() or 1)
     train_rows = select(read_pairs(args.pairs, "train"), args.easy, args.seed)
     for extra in ("seeds", "docs"):  # hand-written questions, not SQuAD's
         if (args.pairs / f"{extra}.jsonl").exists() or (args.pairs / f"{extra}.jsonl.gz").exists():
             rows = read_pairs(args.pairs, extra)
             train_rows += rows + [r for r in rows if r["label"]] * (args.seeds_positive_repeat - 1)
+    if (args.pairs / "realq.jsonl").exists():  # real-question pairs: balanced as they are
+        train_rows += read_pairs(args.pairs, "realq")
+    realq_dev = (read_pairs(args.pairs, "realq_dev")
+                 if (args.pairs / "realq_dev.jsonl").exists() else [])
     valid_rows = select(read_pairs(args.pairs, "valid"), 1000, args.seed, args.valid_questions)
     steps = args.epochs * ((len(train_rows) + args.batch - 1) // args.batch)
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
@@ -181,7 +185,7 @@ def train(args: argparse.Namespace) -> None:
     loss_fn = torch.nn.BCEWithLogitsLoss()
     metrics: dict[str, Any] = {"train_pairs": len(train_rows), "valid_pairs": len(valid_rows),
                                "epochs": args.epochs, "lr": args.lr, "batch": args.batch,
-                               "easy_per_question": args.easy, "max_tokens": MAX_TOKENS,
+                               "easy_per_question": args.easy, "max_tokens": args.max_tokens,
                                "hand_written_pairs": sum(r["article"] == -1 for r in train_rows)}
     print(f"{len(train_rows)} training pairs, {len(valid_rows)} validation pairs", flush=True)
     started = time.time()
@@ -208,17 +212,22 @@ def train(args: argparse.Namespace) -> None:
         scores = predict(model, tok, valid_rows, device)
         result = evaluate(valid_rows, scores)
         metrics[f"epoch_{epoch + 1}"] = {"loss": total / len(train_rows), **result}
+        if realq_dev:
+            dev = evaluate(realq_dev, predict(model, tok, realq_dev, device))
+            metrics[f"epoch_{epoch + 1}"]["realq_dev"] = dev
+            print("  realq dev: " + " ".join(f"{k} {v:.4f}" for k, v in dev.items()), flush=True)
         print(f"epoch {epoch + 1}: loss {total / len(train_rows):.4f} "
               + " ".join(f"{k} {v:.4f}" for k, v in result.items())
               + f" ({time.time() - started:.0f} s)", flush=True)
     metrics["float"] = evaluate(valid_rows, scores)
     args.out.mkdir(parents=True, exist_ok=True)
     torch.save(model.state_dict(), args.out / "answerability.pt")  # to train on from here
-    export(model.cpu(), tok, valid_rows, args.out, metrics)
+    export(model.cpu(), tok, valid_rows, args.out, metrics, realq_dev)
 
 
 def export(model: CrossEncoder, tok: Tokenizer, valid_rows: list[dict[str, Any]],
-           out: Path, metrics: dict[str, Any]) -> None:
+           out: Path, metrics: dict[str, Any],
+           realq_dev: list[dict[str, Any]] | None = None) -> None:
     import onnxruntime
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
@@ -244,6 +253,10 @@ def export(model: CrossEncoder, tok: Tokenizer, valid_rows: list[dict[str, Any]]
             enc = encode(tok, valid_rows[begin: begin + 256])
             scores.append(session.run(None, enc)[0])
         result = evaluate(valid_rows, np.concatenate(scores)) | {"per_channel": per_channel}
+        if realq_dev:
+            dev = [session.run(None, encode(tok, realq_dev[b: b + 256]))[0]
+                   for b in range(0, len(realq_dev), 256)]
+            result["realq_dev"] = evaluate(realq_dev, np.concatenate(dev))
         if "int8" not in metrics or result["pair_auc"] > metrics["int8"]["pair_auc"]:
             metrics["int8"] = result
             metrics["int8_bytes"] = trial.stat().st_size
@@ -266,6 +279,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--easy", type=int, default=1, help="easy negatives per question")
     parser.add_argument("--valid-questions", type=int, default=600)
+    parser.add_argument("--max-tokens", type=int, default=MAX_TOKENS,
+                        help="pairs are cut to this many tokens (the backend must read them so)")
     parser.add_argument("--log-every", type=int, default=50)
     parser.add_argument("--seeds-positive-repeat", type=int, default=3,
                         help="times each positive pair of seeds.jsonl and docs.jsonl is trained on")
