@@ -1,8 +1,9 @@
 """Reading a corpus folder into line-numbered documents.
 
-A corpus is every ``.txt``, ``.md`` and ``.rst`` file under a folder (hidden files and folders
-excepted; a symlink counts only when the file it leads to lies inside the folder, so a
-link to ``/etc/passwd`` is skipped with a warning and never read).
+A corpus is every ``.txt``, ``.md``, ``.rst`` and ``.html`` file under a folder (hidden
+files and folders excepted; a symlink counts only when the file it leads to lies inside
+the folder, so a link to ``/etc/passwd`` is skipped with a warning and never read). An
+HTML file's lines are what a browser shows on each of them (``rag.html``).
 
 Lines are numbered from 1 exactly as an editor numbers them: the file is split
 on ``\\n`` only (``str.splitlines`` would also split on form feeds and Unicode separators
@@ -28,6 +29,7 @@ __all__ = [
     "Document",
     "FileStamp",
     "corpus_root",
+    "document_lines",
     "load_corpus",
     "quote_lines",
     "read_lines",
@@ -35,7 +37,7 @@ __all__ = [
     "split_lines",
 ]
 
-TEXT_SUFFIXES = frozenset({".txt", ".md", ".rst"})
+TEXT_SUFFIXES = frozenset({".txt", ".md", ".rst", ".html", ".htm"})
 LARGE_FILE_BYTES = 5 * 2**20
 """Files this big get a ``LargeFileWarning``: at a few hundred sentences a second, about
 ten minutes of embedding."""
@@ -128,14 +130,14 @@ def load_corpus(root: Path) -> Corpus:
         documents.append(
             Document(
                 source=source,
-                lines=split_lines(text),
+                lines=document_lines(source, text),
                 sha256=hashlib.sha256(data).hexdigest(),
                 stamp=FileStamp(source, st.st_size, st.st_mtime_ns),
             )
         )
     if not documents:
         why = f" ({len(skipped)} skipped: see the warnings)" if skipped else ""
-        raise CorpusError(f"corpus {root} has no readable .txt, .md or .rst files{why}")
+        raise CorpusError(f"corpus {root} has no readable .txt, .md, .rst or .html files{why}")
     return Corpus(root=root, documents=tuple(documents), skipped=tuple(skipped))
 
 
@@ -166,7 +168,18 @@ def read_lines(root: Path, source: str) -> tuple[str, ...]:
         raise CitationError(f"cannot read cited file {source}: {exc.strerror}") from exc
     if text is None:
         raise CitationError(f"cited file {source} is not UTF-8 text")
-    return split_lines(text)
+    return document_lines(source, text)
+
+
+def document_lines(source: str, text: str) -> tuple[str, ...]:
+    """The lines of a file's text as rag numbers and quotes them: an HTML file's are what
+    a reader sees on each of its lines (``rag.html``), any other's are its lines."""
+    lines = split_lines(text)
+    if source.lower().endswith((".html", ".htm")):
+        from rag.html import html_lines
+
+        return html_lines(lines)
+    return lines
 
 
 def corpus_root(root: Path) -> Path:

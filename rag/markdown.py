@@ -60,9 +60,10 @@ def is_markdown(source: str) -> bool:
 
 
 def is_structured(source: str) -> bool:
-    """Whether the file's lines have roles and heading paths: Markdown, and
-    reStructuredText (``rag.rst``); a ``.txt`` file is plain lines."""
-    return source.lower().endswith((".md", ".rst"))
+    """Whether the file's lines have roles and heading paths: Markdown,
+    reStructuredText (``rag.rst``) and HTML (``rag.html``); a ``.txt`` file is plain
+    lines."""
+    return source.lower().endswith((".md", ".rst", ".html", ".htm"))
 
 
 def line_roles(lines: Sequence[str], source: str = "") -> tuple[Role, ...]:
@@ -72,6 +73,10 @@ def line_roles(lines: Sequence[str], source: str = "") -> tuple[Role, ...]:
         from rag.rst import rst_roles
 
         return rst_roles(lines)
+    if source.lower().endswith((".html", ".htm")):
+        from rag.html import html_roles
+
+        return html_roles(lines)
     return _roles(tuple(lines))
 
 
@@ -202,6 +207,8 @@ def searchable(source: str, text: str, context: str = "") -> str:
         from rag.rst import search_text as rst_text
 
         plain = "\n".join(rst_text(line) for line in text.split("\n"))
+    elif source.lower().endswith((".html", ".htm")):
+        plain = text  # read as a browser shows it already (rag.html)
     else:
         plain = "\n".join(search_text(line) for line in text.split("\n"))
     return f"{context}: {plain}" if context else plain

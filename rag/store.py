@@ -77,12 +77,13 @@ def _cutting_fingerprint() -> str:
     """A digest of the code that cuts documents into pieces: when it changes, every file
     is cut again (the pieces that come out the same keep their vectors)."""
     import rag.chunking
+    import rag.html
     import rag.language.sentences
     import rag.markdown
     import rag.rst
 
     digest = hashlib.sha256()
-    for module in (rag.chunking, rag.language.sentences, rag.markdown, rag.rst):
+    for module in (rag.chunking, rag.language.sentences, rag.markdown, rag.rst, rag.html):
         digest.update(Path(str(module.__file__)).read_bytes())
     return digest.hexdigest()[:16]
 

@@ -74,7 +74,7 @@ def test_hidden_files_and_folders_and_other_suffixes_are_skipped(
             "sub/.secret.md": "hidden file in a folder",
             "notes.rst": "reStructuredText is read",
             "data.json": "{}",
-            "folder.md/inside.html": "a folder with a text suffix is not a file",
+            "folder.md/inside.json": "a folder with a text suffix is not a file",
         },
     )
     os.symlink(corpus_dir / "nowhere.txt", corpus_dir / "broken.txt")  # leads nowhere
@@ -155,7 +155,7 @@ def test_a_file_is_not_a_corpus(tmp_path: Path) -> None:
 
 
 def test_empty_folder_is_a_corpus_error(corpus_dir: Path, write_files: WriteFiles) -> None:
-    write_files(corpus_dir, {"notes.html": "<p>not read yet</p>", ".hidden.txt": "hidden"})
+    write_files(corpus_dir, {"manual.pdf": "%PDF-1.4 not read yet", ".hidden.txt": "hidden"})
     with pytest.raises(CorpusError, match="no readable"):
         load_corpus(corpus_dir)
 
