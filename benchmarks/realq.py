@@ -2,6 +2,7 @@
 
     python benchmarks/realq.py --split dev [--project typer] [--backend extractive]
     python benchmarks/realq.py --split test          # blind: read once per configuration
+    python benchmarks/realq.py --set evals/rst --split dev   # Sphinx .rst docs (flask)
 
 For each project of the split: its Markdown docs (exported from the commit in
 ``evals/realq/projects/<slug>.json`` to ``$RAG_REALQ_CORPORA/<slug>``, see
@@ -42,8 +43,9 @@ FIELDS = (("retr@8", "retrieval_recall"), ("hit", "citation_hit"),
 
 
 def project_row(slug: str, split: str, corpora: Path, index_root: Path,
-                top_k: int, embedder: Path | None = None) -> dict[str, object]:
-    items = load_items(REALQ / split / f"{slug}.jsonl")
+                top_k: int, embedder: Path | None = None,
+                sets: Path = REALQ) -> dict[str, object]:
+    items = load_items(sets / split / f"{slug}.jsonl")
     settings = Settings.from_env(corpus=corpora / slug, index_dir=index_root / slug)
     # Another embedder's index must not be mixed with the shipped one's: its own folder.
     engine = (engine_for(settings) if embedder is None else
@@ -77,8 +79,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--split", choices=("train", "dev", "test"), required=True)
     parser.add_argument("--project", action="append", help="only these projects")
-    parser.add_argument("--corpora", type=Path, default=Path(
-        os.environ.get("RAG_REALQ_CORPORA", "/work/realq/corpora")))
+    parser.add_argument("--set", type=Path, default=REALQ,
+                        help="a set folder laid out as evals/realq is (evals/rst)")
+    parser.add_argument("--corpora", type=Path,
+                        help="default $RAG_<SET>_CORPORA, else /work/<set>/corpora")
     parser.add_argument("--index-root", type=Path, default=Path("/tmp/rag-realq-index"))
     parser.add_argument("--top-k", type=int, default=8)
     parser.add_argument("--json", type=Path, help="write the rows here")
@@ -86,11 +90,15 @@ def main() -> int:
                         help="an ONNX embedder to try instead of the shipped one (use its "
                              "own --index-root)")
     args = parser.parse_args()
-    slugs = args.project or sorted(p.stem for p in (REALQ / args.split).glob("*.jsonl"))
+    sets = args.set.resolve()
+    name = sets.name
+    corpora = args.corpora or Path(
+        os.environ.get(f"RAG_{name.upper()}_CORPORA", f"/work/{name}/corpora"))
+    slugs = args.project or sorted(p.stem for p in (sets / args.split).glob("*.jsonl"))
     rows = []
     for slug in slugs:
-        rows.append(project_row(slug, args.split, args.corpora, args.index_root, args.top_k,
-                                args.embedder))
+        rows.append(project_row(slug, args.split, corpora, args.index_root, args.top_k,
+                                args.embedder, sets))
         print(json.dumps(rows[-1]), flush=True)
     rows.append(overall(rows))
     head = ["project", "items", *(label for label, _ in FIELDS)]

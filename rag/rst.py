@@ -87,6 +87,9 @@ class _Reader:
         self.headers: list[int | None] = [None] * len(lines)
         self.titles: dict[int, tuple[int, str]] = {}
         self.styles: list[tuple[str, bool]] = []
+        # What a directive's content is about (``.. py:data:: MAX_CONTENT_LENGTH``): the
+        # last part of its lines' heading path, as a title would be.
+        self.about: list[str] = [""] * len(lines)
 
     def roles(self) -> tuple[Role, ...]:
         out = []
@@ -95,7 +98,8 @@ class _Reader:
             if n in self.titles:
                 level, title = self.titles[n]
                 path = [(lvl, t) for lvl, t in path if lvl < level] + [(level, title)]
-            out.append(Role(self.kinds[n], tuple(t for _, t in path),
+            headings = tuple(t for _, t in path) + ((self.about[n],) if self.about[n] else ())
+            out.append(Role(self.kinds[n], headings,
                             self.blocks[n] or (n + 1, n + 1), self.headers[n]))
         return tuple(out)
 
@@ -226,6 +230,10 @@ class _Reader:
         # admonition's bare head does not.
         self.kinds[n] = TEXT if argument else MARKUP
         self.blocks[n] = (n + 1, n + 1)
+        if argument and name not in _VERSION_WORDS:  # an API entry, a titled admonition
+            label = search_text(argument)
+            for inner in range(content, end):
+                self.about[inner] = label
         self.read(content, end)
         return max(end, n + 1)
 

@@ -88,3 +88,23 @@ def test_real_question_sets_are_split_by_project_and_keep_the_reserved_projects_
                     assert repo not in ("astral-sh/uv", "encode/httpx", "pypa/pip"), item.id
     assert sum(split == "train" for split in seen.values()) >= 30
     assert len(ids) >= 5000
+
+
+def test_rst_sets_name_their_project_and_split() -> None:
+    """evals/rst: one Sphinx project a split, each item loads, ids are the project's, and
+    a quarter or more of each set is unanswerable (the docs are laid out by
+    evals/realq/export.py --set evals/rst; evals/realq/check.py --set evals/rst checks
+    the gold lines against them)."""
+    import json
+
+    rst = EVALS / "rst"
+    for split in ("dev", "test"):
+        (path,) = sorted((rst / split).glob("*.jsonl"))
+        meta = json.loads((rst / "projects" / f"{path.stem}.json").read_text())
+        assert meta["split"] == split
+        assert meta["repo"].lower() not in ("astral-sh/uv", "pypa/pip", "encode/httpx")
+        assert (rst / "files" / f"{path.stem}.sha256").read_text().strip()
+        items = load_items(path)
+        assert len(items) >= 40
+        assert all(i.id.startswith(f"{path.stem}-") for i in items)
+        assert sum(not i.answerable for i in items) >= len(items) / 4

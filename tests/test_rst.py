@@ -186,6 +186,8 @@ DOCS = {
     "install.rst": "Installation\n============\n\nAcme runs on Python 3.9 or newer.\n\n"
                    "Install it with pip::\n\n    pip install acme\n",
     "history.rst": "History\n=======\n\nAcme was first released in 2019 by a team in Porto.\n",
+    "config.rst": "Configuration\n=============\n\n.. py:data:: FETCH_TIMEOUT\n\n"
+                  "   How long a fetch waits.\n\n   Default: ``30``\n",
 }
 
 
@@ -219,6 +221,16 @@ def test_an_rst_folder_is_answered_citing_its_own_lines(rst_engine: Engine) -> N
 def test_an_rst_code_question_is_answered_with_its_block(rst_engine: Engine) -> None:
     cited = _quotes_are_the_lines(rst_engine, "How do I install acme?")
     assert ("install.rst", 8, 8) in cited
+
+
+def test_an_api_entry_names_what_its_content_is_about(rst_engine: Engine) -> None:
+    """``Default: 30`` under ``.. py:data:: FETCH_TIMEOUT`` is found (and judged) with the
+    entry's name in its heading path, as a line under a title is."""
+    roles = line_roles(DOCS["config.rst"].split("\n"), "config.rst")
+    assert roles[7].headings == ("Configuration", "FETCH_TIMEOUT")
+    assert roles[3].headings == ("Configuration",)  # the entry's own line
+    found = rst_engine.retriever().search("What is the default FETCH_TIMEOUT?", 3, "sentences")
+    assert ("config.rst", 8) in [(p.source, p.start_line) for p in found]
 
 
 def test_an_include_is_never_followed(rst_engine: Engine, tmp_path: Path) -> None:

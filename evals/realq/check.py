@@ -3,10 +3,12 @@
     python evals/realq/check.py                      # every set: counts and problems
     python evals/realq/check.py train/fastapi.jsonl  # one set
     python evals/realq/check.py --show ID ...        # an item's gold lines, as the file has them
+    python evals/realq/check.py --set evals/rst      # another set folder laid out the same way
 
 A set is one project's questions (``<split>/<slug>.jsonl``); its corpus is the project's
 Markdown docs as exported from the commit in ``projects/<slug>.json``, found under
-``--corpora`` (default ``$RAG_REALQ_CORPORA`` or ``/work/realq/corpora``) as ``<slug>/``.
+``--corpora`` (default ``$RAG_REALQ_CORPORA`` or ``/work/realq/corpora``; for another set
+folder ``$RAG_<NAME>_CORPORA`` or ``/work/<name>/corpora``) as ``<slug>/``.
 Lines are numbered as rag numbers them: split on "\\n" only, from 1. Needs no package
 beyond the standard library, so it runs before rag is installed.
 """
@@ -29,8 +31,9 @@ CATEGORIES = {"single_fact", "multi_file", "numbers", "conflicting", "paraphrase
               "unanswerable", "adversarial", "code"}
 
 
-def corpora_root(arg: str | None) -> Path:
-    return Path(arg or os.environ.get("RAG_REALQ_CORPORA", "/work/realq/corpora"))
+def corpora_root(arg: str | None, here: Path = HERE) -> Path:
+    name = here.name
+    return Path(arg or os.environ.get(f"RAG_{name.upper()}_CORPORA", f"/work/{name}/corpora"))
 
 
 def read_lines(root: Path, source: str, cache: dict[str, list[str] | None]) -> list[str] | None:
@@ -41,12 +44,13 @@ def read_lines(root: Path, source: str, cache: dict[str, list[str] | None]) -> l
     return cache[source]
 
 
-def check_set(path: Path, corpora: Path, show: set[str]) -> tuple[list[str], Counter[str]]:
+def check_set(path: Path, corpora: Path, show: set[str],
+              here: Path = HERE) -> tuple[list[str], Counter[str]]:
     """Problems of one set (empty when it is clean) and its counts."""
     slug = path.stem
     problems: list[str] = []
     counts: Counter[str] = Counter()
-    meta_path = HERE / "projects" / f"{slug}.json"
+    meta_path = here / "projects" / f"{slug}.json"
     if not meta_path.is_file():
         problems.append(f"{path}: no projects/{slug}.json")
     root = corpora / slug
@@ -116,15 +120,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("sets", nargs="*", type=Path)
     parser.add_argument("--corpora")
+    parser.add_argument("--set", type=Path, default=HERE, help="the set folder")
     parser.add_argument("--show", nargs="*", default=[])
     args = parser.parse_args(argv)
-    sets = [p if p.is_absolute() or p.exists() else HERE / p for p in args.sets] or sorted(
-        p for split in SPLITS for p in (HERE / split).glob("*.jsonl"))
-    corpora = corpora_root(args.corpora)
+    here = args.set.resolve()
+    sets = [p if p.is_absolute() or p.exists() else here / p for p in args.sets] or sorted(
+        p for split in SPLITS for p in (here / split).glob("*.jsonl"))
+    corpora = corpora_root(args.corpora, here)
     total: Counter[str] = Counter()
     bad = 0
     for path in sets:
-        problems, counts = check_set(path, corpora, set(args.show))
+        problems, counts = check_set(path, corpora, set(args.show), here)
         total.update(counts)
         bad += len(problems)
         share = counts["unanswerable"] / counts["items"] if counts["items"] else 0.0
