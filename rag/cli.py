@@ -340,9 +340,15 @@ def _visible(text: str) -> str:
 
 
 def _span(citation: Citation) -> str:
-    if citation.start_line == citation.end_line:
-        return str(citation.start_line)
-    return f"{citation.start_line}-{citation.end_line}"
+    """``12`` or ``12-14``; for a PDF, also where that is in the pages: ``12-14 (page 3,
+    lines 5-7)``."""
+    span = (str(citation.start_line) if citation.start_line == citation.end_line
+            else f"{citation.start_line}-{citation.end_line}")
+    if citation.page is None:
+        return span
+    first, last = citation.page_start_line, citation.page_end_line
+    within = f"line {first}" if first == last else f"lines {first}-{last}"
+    return f"{span} (page {citation.page}, {within})"
 
 
 ANNOUNCE_BYTES = 2**20

@@ -1,9 +1,10 @@
 """Reading a corpus folder into line-numbered documents.
 
-A corpus is every ``.txt``, ``.md``, ``.rst`` and ``.html`` file under a folder (hidden
+A corpus is every ``.txt``, ``.md``, ``.rst``, ``.html`` and ``.pdf`` file under a folder (hidden
 files and folders excepted; a symlink counts only when the file it leads to lies inside
 the folder, so a link to ``/etc/passwd`` is skipped with a warning and never read). An
-HTML file's lines are what a browser shows on each of them (``rag.html``).
+HTML file's lines are what a browser shows on each of them (``rag.html``); a PDF's are
+its pages' extracted lines, each page after a form-feed line (``rag.pdf``).
 
 Lines are numbered from 1 exactly as an editor numbers them: the file is split
 on ``\\n`` only (``str.splitlines`` would also split on form feeds and Unicode separators
@@ -37,7 +38,7 @@ __all__ = [
     "split_lines",
 ]
 
-TEXT_SUFFIXES = frozenset({".txt", ".md", ".rst", ".html", ".htm"})
+TEXT_SUFFIXES = frozenset({".txt", ".md", ".rst", ".html", ".htm", ".pdf"})
 LARGE_FILE_BYTES = 5 * 2**20
 """Files this big get a ``LargeFileWarning``: at a few hundred sentences a second, about
 ten minutes of embedding."""
@@ -114,12 +115,11 @@ def load_corpus(root: Path) -> Corpus:
             warnings.warn(f"skipping {source}: cannot read it ({exc.strerror})",
                           SkippedFileWarning, stacklevel=2)
             continue
-        text = _decode(data)
-        if text is None:
+        try:
+            lines = _document(source, data)
+        except UnreadableFile as exc:
             skipped.append(source)
-            warnings.warn(
-                f"skipping {source}: not UTF-8 text", SkippedFileWarning, stacklevel=2
-            )
+            warnings.warn(f"skipping {source}: {exc}", SkippedFileWarning, stacklevel=2)
             continue
         if len(data) >= LARGE_FILE_BYTES:
             warnings.warn(
@@ -130,14 +130,15 @@ def load_corpus(root: Path) -> Corpus:
         documents.append(
             Document(
                 source=source,
-                lines=document_lines(source, text),
+                lines=lines,
                 sha256=hashlib.sha256(data).hexdigest(),
                 stamp=FileStamp(source, st.st_size, st.st_mtime_ns),
             )
         )
     if not documents:
         why = f" ({len(skipped)} skipped: see the warnings)" if skipped else ""
-        raise CorpusError(f"corpus {root} has no readable .txt, .md, .rst or .html files{why}")
+        raise CorpusError(
+            f"corpus {root} has no readable .txt, .md, .rst, .html or .pdf files{why}")
     return Corpus(root=root, documents=tuple(documents), skipped=tuple(skipped))
 
 
@@ -163,11 +164,32 @@ def read_lines(root: Path, source: str) -> tuple[str, ...]:
     if not inside or not _inside(root, path):
         raise CitationError(f"citation source {source!r} is outside the corpus")
     try:
-        text = _decode(path.read_bytes())
+        data = path.read_bytes()
     except OSError as exc:
         raise CitationError(f"cannot read cited file {source}: {exc.strerror}") from exc
+    try:
+        return _document(source, data)
+    except UnreadableFile as exc:
+        raise CitationError(f"cited file {source}: {exc}") from exc
+
+
+class UnreadableFile(Exception):
+    """Why a file gives no document: its message is the reason."""
+
+
+def _document(source: str, data: bytes) -> tuple[str, ...]:
+    """The lines of a file as rag numbers and quotes them; ``UnreadableFile`` says why
+    there are none (not UTF-8 text, a PDF without text)."""
+    if source.lower().endswith(".pdf"):
+        from rag.pdf import UnreadablePdf, pdf_lines
+
+        try:
+            return pdf_lines(data)
+        except UnreadablePdf as exc:
+            raise UnreadableFile(str(exc)) from exc
+    text = _decode(data)
     if text is None:
-        raise CitationError(f"cited file {source} is not UTF-8 text")
+        raise UnreadableFile("not UTF-8 text")
     return document_lines(source, text)
 
 

@@ -61,9 +61,9 @@ def is_markdown(source: str) -> bool:
 
 def is_structured(source: str) -> bool:
     """Whether the file's lines have roles and heading paths: Markdown,
-    reStructuredText (``rag.rst``) and HTML (``rag.html``); a ``.txt`` file is plain
-    lines."""
-    return source.lower().endswith((".md", ".rst", ".html", ".htm"))
+    reStructuredText (``rag.rst``), HTML (``rag.html``) and PDF (``rag.pdf``: prose
+    only, a paragraph a run of lines); a ``.txt`` file is plain lines."""
+    return source.lower().endswith((".md", ".rst", ".html", ".htm", ".pdf"))
 
 
 def line_roles(lines: Sequence[str], source: str = "") -> tuple[Role, ...]:
@@ -77,7 +77,47 @@ def line_roles(lines: Sequence[str], source: str = "") -> tuple[Role, ...]:
         from rag.html import html_roles
 
         return html_roles(lines)
+    if source.lower().endswith(".pdf"):
+        return _runs(tuple(lines))
     return _roles(tuple(lines))
+
+
+@lru_cache(maxsize=64)
+def _runs(lines: tuple[str, ...]) -> tuple[Role, ...]:
+    """A PDF's lines: prose, a paragraph each run of them; and titles, which a PDF's text
+    does not mark but sets apart: a short line (under 60 % of the median line) without
+    closing punctuation, after a blank line, a page's start or a finished sentence,
+    before a line that starts one. A title is the heading path of what follows it."""
+    lengths = sorted(len(line.strip()) for line in lines if line.strip())
+    median = lengths[len(lengths) // 2] if lengths else 0
+
+    def title(n: int) -> bool:
+        text = lines[n].strip()
+        before = lines[n - 1].strip() if n else ""
+        after = lines[n + 1].strip() if n + 1 < len(lines) else ""
+        return (0 < len(text) < 0.6 * median and not re.search(r"[.,;:!?\-]$", text)
+                and (not before or re.search(r"[.!?:]$", before) is not None)
+                and after[:1].isupper())
+
+    roles: list[Role] = []
+    path: tuple[str, ...] = ()
+    n = 0
+    while n < len(lines):
+        if not lines[n].strip():  # a blank line, a page's form feed
+            roles.append(Role(MARKUP, path, (n + 1, n + 1)))
+            n += 1
+            continue
+        if title(n):
+            path = (lines[n].strip(),)
+            roles.append(Role(HEADING, path, (n + 1, n + 1)))
+            n += 1
+            continue
+        end = n
+        while end + 1 < len(lines) and lines[end + 1].strip() and not title(end + 1):
+            end += 1
+        roles.extend(Role(TEXT, path, (n + 1, end + 1)) for _ in range(n, end + 1))
+        n = end + 1
+    return tuple(roles)
 
 
 # A build cuts each file twice (sentences, windows), and every ask reads the roles of the
@@ -209,6 +249,10 @@ def searchable(source: str, text: str, context: str = "") -> str:
         plain = "\n".join(rst_text(line) for line in text.split("\n"))
     elif source.lower().endswith((".html", ".htm")):
         plain = text  # read as a browser shows it already (rag.html)
+    elif source.lower().endswith(".pdf"):
+        from rag.pdf import search_text as pdf_text
+
+        plain = pdf_text(text)
     else:
         plain = "\n".join(search_text(line) for line in text.split("\n"))
     return f"{context}: {plain}" if context else plain

@@ -80,10 +80,12 @@ def _cutting_fingerprint() -> str:
     import rag.html
     import rag.language.sentences
     import rag.markdown
+    import rag.pdf
     import rag.rst
 
     digest = hashlib.sha256()
-    for module in (rag.chunking, rag.language.sentences, rag.markdown, rag.rst, rag.html):
+    for module in (rag.chunking, rag.language.sentences, rag.markdown, rag.rst, rag.html,
+                   rag.pdf):
         digest.update(Path(str(module.__file__)).read_bytes())
     return digest.hexdigest()[:16]
 

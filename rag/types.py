@@ -37,9 +37,18 @@ class Passage(_LineRange):
 
 
 class Citation(_LineRange):
-    """Lines of a file an answer rests on; ``quote`` is exactly those lines, joined by '\\n'."""
+    """Lines of a file an answer rests on; ``quote`` is exactly those lines, joined by '\\n'.
+
+    For a PDF the lines are those of its text as rag extracts it (every page after a line
+    of its own), and ``page`` with ``page_start_line``/``page_end_line`` say where they
+    are: the page, and the lines within that page's text."""
 
     quote: str
+    page: int | None = Field(default=None, ge=1, description="A PDF's page, 1-based.")
+    page_start_line: int | None = Field(default=None, ge=1,
+                                        description="First line within the page's text.")
+    page_end_line: int | None = Field(default=None, ge=1,
+                                      description="Last line within the page's text.")
 
 
 class Verification(_Frozen):

@@ -1,0 +1,121 @@
+"""PDF files: the text of each page, line by line, as pypdf (pure Python) extracts it.
+
+A PDF's document, as rag numbers and quotes it, is its pages' extracted lines in order,
+each page after a line holding only a form feed (``\\f``): so a line of the document is
+a line of one page, and a citation's lines map to a page and the lines within it
+(``page_location``). A quote is the extracted text of those lines, as printed (a word
+hyphenated at a line's end stays so); retrieval reads it with such words joined
+(``search_text``). Every answer's quotes are checked against the extraction of the file
+as it is now; extractions are kept by the file's SHA-256, in memory and on disk
+(``$XDG_CACHE_HOME/rag/pdf-text``, else ``~/.cache/rag/pdf-text``), so an unchanged file
+is extracted once (a 1,000-page manual takes pypdf about half a minute), and a changed
+one again.
+
+A PDF that cannot be read is skipped with one line saying why: encrypted (an empty
+password is tried first, as viewers do), damaged, or with no text layer at all (a
+scanned document: nothing would be indexed, and that must not pass silently).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import re
+import threading
+from collections import OrderedDict
+from pathlib import Path
+
+__all__ = ["PAGE_BREAK", "UnreadablePdf", "is_pdf", "page_location", "pdf_lines",
+           "search_text"]
+
+PAGE_BREAK = "\f"
+_CACHE_SIZE = 16
+_cache: OrderedDict[str, tuple[str, ...]] = OrderedDict()
+_lock = threading.Lock()
+
+
+class UnreadablePdf(Exception):
+    """Why a PDF yields no text: its message is the reason, for the warning line."""
+
+
+def is_pdf(source: str) -> bool:
+    return source.lower().endswith(".pdf")
+
+
+def pdf_lines(data: bytes) -> tuple[str, ...]:
+    """The document's lines: each page's extracted lines after a form-feed line.
+    Raises ``UnreadablePdf``."""
+    key = hashlib.sha256(data).hexdigest()
+    with _lock:
+        if key in _cache:
+            _cache.move_to_end(key)
+            return _cache[key]
+    stored = _cache_dir() / f"{key}.json"
+    try:
+        lines = tuple(json.loads(stored.read_text(encoding="utf-8")))
+    except (OSError, ValueError):
+        lines = _extract(data)
+        with contextlib.suppress(OSError):  # a cache that cannot be written is no cache
+            stored.parent.mkdir(parents=True, exist_ok=True)
+            partial = stored.with_suffix(f".{os.getpid()}.tmp")
+            partial.write_text(json.dumps(lines), encoding="utf-8")
+            partial.replace(stored)
+    with _lock:
+        _cache[key] = lines
+        while len(_cache) > _CACHE_SIZE:
+            _cache.popitem(last=False)
+    return lines
+
+
+def _cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "rag" / "pdf-text"
+
+
+def _extract(data: bytes) -> tuple[str, ...]:
+    import io
+    import logging
+
+    from pypdf import PdfReader
+    from pypdf.errors import FileNotDecryptedError, PyPdfError
+
+    # pypdf logs every oddity of a damaged file; the one line rag writes says enough.
+    logging.getLogger("pypdf").setLevel(logging.ERROR)
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise UnreadablePdf("encrypted PDF (a password is needed)")
+        lines: list[str] = []
+        for page in reader.pages:
+            text = page.extract_text() or ""
+            lines.append(PAGE_BREAK)
+            lines.extend(line.rstrip() for line in text.replace("\r\n", "\n").split("\n"))
+    except FileNotDecryptedError as exc:
+        raise UnreadablePdf("encrypted PDF (a password is needed)") from exc
+    except UnreadablePdf:
+        raise
+    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError,
+            AssertionError, RecursionError, OSError, NotImplementedError) as exc:
+        # pypdf meets broken files with many kinds of error; each means the same here.
+        raise UnreadablePdf(f"damaged PDF ({type(exc).__name__})") from exc
+    if not lines:
+        raise UnreadablePdf("PDF with no pages")
+    if not any(line.strip() for line in lines):
+        raise UnreadablePdf("no text layer (a scanned PDF?)")
+    return tuple(lines)
+
+
+def page_location(lines: tuple[str, ...], line: int) -> tuple[int, int]:
+    """The page (1-based) of document line ``line``, and its line within the page's text."""
+    page, start = 0, 0
+    for number in range(1, line + 1):
+        if lines[number - 1] == PAGE_BREAK:
+            page, start = page + 1, number
+    return max(page, 1), line - start
+
+
+def search_text(text: str) -> str:
+    """Lines of a PDF as retrieval reads them: a word hyphenated at a line's end whole."""
+    return re.sub(r"(\w)-\n(\w)", r"\1\2", text).replace("\n", " ")
