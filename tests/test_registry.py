@@ -71,3 +71,65 @@ def test_a_registered_backend_cannot_cite_what_the_file_does_not_say(
 def test_an_unknown_backend_names_the_known_ones(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="extractive, openai, local"):
         Settings(backend="nope")
+
+
+PLUGIN = '''\
+from rag.answer.base import Draft, DraftCitation
+from rag.answer.registry import BackendSpec
+
+
+class LastLine:
+    name = "last-line"
+
+    def answer(self, question, retriever, top_k):
+        passage = retriever.search(question, 1)[0]
+        return Draft("The plugin says so. [1]",
+                     [DraftCitation(passage.source, passage.end_line, passage.end_line)])
+
+
+SPEC = BackendSpec("last-line", lambda settings, root: LastLine(), "a plugin's backend")
+
+
+def broken():
+    raise RuntimeError("this plugin is broken")
+'''
+
+
+def test_a_package_adds_a_backend_through_an_entry_point(tmp_path: Path) -> None:
+    """A distribution outside rag (its module and its dist-info on the path, as pip
+    installs one) declares ``rag.backends`` entry points: the CLI offers its backend and
+    answers with it, checked like any other; a broken one is a warning, not a failure."""
+    import os
+    import subprocess
+    import sys
+
+    site = tmp_path / "site"
+    (site / "rag_plugin_demo-0.1.dist-info").mkdir(parents=True)
+    (site / "rag_plugin_demo.py").write_text(PLUGIN)
+    (site / "rag_plugin_demo-0.1.dist-info" / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: rag-plugin-demo\nVersion: 0.1\n")
+    (site / "rag_plugin_demo-0.1.dist-info" / "entry_points.txt").write_text(
+        "[rag.backends]\nlast-line = rag_plugin_demo:SPEC\nbroken = rag_plugin_demo:broken\n"
+        "extractive = rag_plugin_demo:SPEC\n")
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "notes.txt").write_text("The harbour has 12 ferries.\n")
+    env = {**os.environ, "PYTHONPATH": f"{site}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
+           "RAG_INDEX_DIR": str(tmp_path / "index")}
+    run = subprocess.run(
+        [sys.executable, "-W", "always", "-m", "rag.cli", "ask", "--corpus", str(corpus),
+         "--backend", "last-line", "How many ferries are there?"],
+        capture_output=True, text=True, env=env, timeout=600, check=False)
+    assert run.returncode == 0, run.stderr
+    assert "The plugin says so. [1]" in run.stdout
+    assert "notes.txt:1" in run.stdout
+    assert "backend 'broken' (rag_plugin_demo:broken) not loaded" in run.stderr
+    helped = subprocess.run([sys.executable, "-m", "rag.cli", "ask", "--help"],
+                            capture_output=True, text=True, env=env, timeout=600, check=False)
+    assert "last-line" in helped.stdout
+    # rag's own name is not taken over by a plugin.
+    default = subprocess.run(
+        [sys.executable, "-m", "rag.cli", "ask", "--corpus", str(corpus),
+         "How many ferries are there?"],
+        capture_output=True, text=True, env=env, timeout=600, check=False)
+    assert "The plugin says so" not in default.stdout

@@ -1,12 +1,24 @@
-"""Answer backends by name: a new backend is one ``register`` call.
+"""Answer backends by name: a new backend is one ``register`` call, or, from another
+package, one entry point.
 
 The settings validate ``backend`` against these names, the engine makes backends with
 ``make_backend``, the CLI offers them, and ``rag eval`` replays every LLM backend from its
 recordings. Factories import what they need when called, so listing the names is cheap.
+
+A package adds a backend without touching rag by declaring an entry point in the group
+``rag.backends`` whose object is a ``BackendSpec`` (or a function returning one)::
+
+    [project.entry-points."rag.backends"]
+    ollama = "rag_ollama:SPEC"
+
+Entry points are read once, the first time the names are asked for; one that fails to
+load is reported by a warning naming it and left out, never stopping rag. A name rag
+already has is not replaced.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +30,9 @@ from rag.errors import ConfigError
 if TYPE_CHECKING:
     from rag.settings import Settings
 
-__all__ = ["BackendSpec", "backend_names", "make_backend", "register"]
+__all__ = ["ENTRY_POINT_GROUP", "BackendSpec", "backend_names", "make_backend", "register"]
+
+ENTRY_POINT_GROUP = "rag.backends"
 
 
 @dataclass(frozen=True)
@@ -29,6 +43,7 @@ class BackendSpec:
 
 
 _BACKENDS: dict[str, BackendSpec] = {}
+_plugins_loaded = False
 
 
 def register(spec: BackendSpec) -> None:
@@ -37,10 +52,35 @@ def register(spec: BackendSpec) -> None:
 
 
 def backend_names() -> tuple[str, ...]:
+    _load_plugins()
     return tuple(_BACKENDS)
 
 
+def _load_plugins() -> None:
+    """Register the backends other packages declare (``ENTRY_POINT_GROUP``), once."""
+    global _plugins_loaded
+    if _plugins_loaded:
+        return
+    _plugins_loaded = True
+    from importlib.metadata import entry_points
+
+    for point in entry_points(group=ENTRY_POINT_GROUP):
+        if point.name in _BACKENDS:
+            continue  # rag's own names stay rag's
+        try:
+            found = point.load()
+            spec = found if isinstance(found, BackendSpec) else found()
+            if not isinstance(spec, BackendSpec) or spec.name != point.name:
+                raise TypeError(f"{point.value} is not a BackendSpec named {point.name!r}")
+        except Exception as exc:
+            warnings.warn(f"backend {point.name!r} ({point.value}) not loaded: {exc}",
+                          RuntimeWarning, stacklevel=2)
+            continue
+        register(spec)
+
+
 def make_backend(settings: Settings, corpus_root: Path) -> AnswerBackend:
+    _load_plugins()
     spec = _BACKENDS.get(settings.backend)
     if spec is None:
         raise ConfigError(
