@@ -334,7 +334,7 @@ def build_cpu(label: str, corpus: Path, rounds: int) -> None:
 
     from rag.chunking import DEFAULT_CHUNK_TOKENS, line_windows, sentence_units
     from rag.corpus import load_corpus
-    from rag.markdown import searchable
+    from rag.formats import searchable
 
     texts = [searchable(piece.source, piece.text, piece.context)
              for doc in load_corpus(corpus).documents

@@ -26,8 +26,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from rag.corpus import Document
+from rag.formats import is_structured, line_roles, table_cells
 from rag.language.sentences import sentence_spans
-from rag.markdown import CODE, TABLE, TEXT, is_structured, line_roles, table_cells
+from rag.roles import CODE, TABLE, TEXT
 from rag.tokens import TokenCounter, count_tokens
 
 __all__ = [
@@ -142,7 +143,7 @@ def line_windows(
 
 
 def _markdown_blocks(
-    lines: Sequence[str], source: str = ""
+    lines: Sequence[str], source: str
 ) -> Iterator[tuple[str, list[tuple[int, str]]]]:
     """Runs of quotable lines under one heading path: prose and tables run up to a blank
     line or a heading; a code block's lines (its blank lines aside) make one run."""

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from rag.answer.base import AnswerBackend, Draft, StreamingBackend
 from rag.answer.llm import SentenceChecked, Token
-from rag.answer.registry import make_backend
+from rag.answer.registry import check_backend, make_backend
 from rag.answer.vocabulary import NEWS
 from rag.corpus import quote_lines, read_lines, scan_corpus
 from rag.embeddings import MiniLMEmbedder
@@ -41,6 +41,7 @@ class Engine:
 
     def __init__(self, settings: Settings, embedder: MiniLMEmbedder | None = None) -> None:
         scan_corpus(settings.corpus)  # a missing corpus is an error before anything is opened
+        check_backend(settings.backend)  # and so is a backend no one registered
         self.settings = settings
         self.corpus_root = settings.corpus.resolve()
         self.embedder = embedder or MiniLMEmbedder()

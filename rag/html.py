@@ -13,7 +13,7 @@ SVG, forms' buttons, and the site's navigation (``<nav>``, ``<header>``, ``<foot
 class names a sidebar, table of contents or header link, as Sphinx and MkDocs mark
 them).
 
-Each line also gets its role (``rag.markdown.Role``), as a Markdown line does: the
+Each line also gets its role (``rag.roles.Role``), as a Markdown line does: the
 heading path from ``<h1>``-``<h6>``, code from ``<pre>``, table rows with their header
 row, prose by block element. Parsed with Python's own ``html.parser``, which reads any
 HTML without failing and reports where each tag starts.
@@ -27,7 +27,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from html.parser import HTMLParser
 
-from rag.markdown import CODE, HEADING, MARKUP, TABLE, TEXT, Role
+from rag.roles import CODE, HEADING, MARKUP, TABLE, TEXT, Role
 
 __all__ = ["html_lines", "html_roles", "is_html"]
 

@@ -17,19 +17,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from functools import lru_cache
 
-__all__ = ["CODE", "FENCE", "HEADING", "MARKUP", "TABLE", "TEXT", "Role", "is_markdown",
-           "is_structured", "line_roles", "search_text", "searchable", "table_cells"]
+from rag.roles import CODE, FENCE, HEADING, MARKUP, TABLE, TEXT, Role
 
-HEADING = "heading"
-TEXT = "text"  # prose: a paragraph, a list item, a block quote
-TABLE = "table"  # a table row (its header row too)
-CODE = "code"  # a line inside a code block
-FENCE = "fence"  # the ``` line that opens or closes a fenced block
-MARKUP = "markup"  # blank, a thematic break, front matter, an admonition's marker line
-_QUOTABLE = (TEXT, TABLE, CODE)
+__all__ = ["CODE", "FENCE", "HEADING", "MARKUP", "TABLE", "TEXT", "Role", "is_markdown",
+           "line_roles", "search_text", "table_cells"]
 
 _EXTENSION_HEAD = re.compile(r"^(?:!!!|\?\?\?\+?|===)\s")  # admonition, collapsible, tab
 _LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
@@ -39,85 +32,13 @@ _HTML_TAG = re.compile(r"</?[A-Za-z][^>]*>")
 _UNIT = re.compile(r"\s*\(([^()]{1,12})\)\s*$")  # "Weight (kg)": the unit of a column
 
 
-@dataclass(frozen=True)
-class Role:
-    """One line's part in its document (line numbers 1-based)."""
-
-    kind: str
-    headings: tuple[str, ...]  # the heading path in force (a heading line includes itself)
-    block: tuple[int, int]  # first and last line of its block: a paragraph, a code block,
-    # a table (a line that is none of these is a block of its own)
-    header: int | None = None  # a table row's header line
-
-    @property
-    def quotable(self) -> bool:
-        """Whether the line says something a citation could rest on."""
-        return self.kind in _QUOTABLE
-
-
 def is_markdown(source: str) -> bool:
     return source.lower().endswith(".md")
 
 
-def is_structured(source: str) -> bool:
-    """Whether the file's lines have roles and heading paths: Markdown,
-    reStructuredText (``rag.rst``), HTML (``rag.html``) and PDF (``rag.pdf``: prose
-    only, a paragraph a run of lines); a ``.txt`` file is plain lines."""
-    return source.lower().endswith((".md", ".rst", ".html", ".htm", ".pdf"))
-
-
-def line_roles(lines: Sequence[str], source: str = "") -> tuple[Role, ...]:
-    """The role of every line of a Markdown document, in order; of a reStructuredText
-    one when ``source`` names one (``rag.rst``)."""
-    if source.lower().endswith(".rst"):
-        from rag.rst import rst_roles
-
-        return rst_roles(lines)
-    if source.lower().endswith((".html", ".htm")):
-        from rag.html import html_roles
-
-        return html_roles(lines)
-    if source.lower().endswith(".pdf"):
-        return _runs(tuple(lines))
+def line_roles(lines: Sequence[str]) -> tuple[Role, ...]:
+    """The role of every line of a Markdown document, in order."""
     return _roles(tuple(lines))
-
-
-@lru_cache(maxsize=64)
-def _runs(lines: tuple[str, ...]) -> tuple[Role, ...]:
-    """A PDF's lines: prose, a paragraph each run of them; and titles, which a PDF's text
-    does not mark but sets apart: a short line (under 60 % of the median line) without
-    closing punctuation, after a blank line, a page's start or a finished sentence,
-    before a line that starts one. A title is the heading path of what follows it."""
-    lengths = sorted(len(line.strip()) for line in lines if line.strip())
-    median = lengths[len(lengths) // 2] if lengths else 0
-
-    def title(n: int) -> bool:
-        text = lines[n].strip()
-        before = lines[n - 1].strip() if n else ""
-        after = lines[n + 1].strip() if n + 1 < len(lines) else ""
-        return (0 < len(text) < 0.6 * median and not re.search(r"[.,;:!?\-]$", text)
-                and (not before or re.search(r"[.!?:]$", before) is not None)
-                and after[:1].isupper())
-
-    roles: list[Role] = []
-    path: tuple[str, ...] = ()
-    n = 0
-    while n < len(lines):
-        if not lines[n].strip():  # a blank line, a page's form feed
-            roles.append(Role(MARKUP, path, (n + 1, n + 1)))
-            n += 1
-            continue
-        if title(n):
-            path = (lines[n].strip(),)
-            roles.append(Role(HEADING, path, (n + 1, n + 1)))
-            n += 1
-            continue
-        end = n
-        while end + 1 < len(lines) and lines[end + 1].strip() and not title(end + 1):
-            end += 1
-        roles.extend(Role(TEXT, path, (n + 1, end + 1)) for _ in range(n, end + 1))
-        n = end + 1
-    return tuple(roles)
 
 
 # A build cuts each file twice (sentences, windows), and every ask reads the roles of the
@@ -236,26 +157,6 @@ def search_text(text: str) -> str:
     text = _HTML_TAG.sub(" ", text)
     text = _EMPHASIS.sub(r"\2", text)
     return _EXTENSION_HEAD.sub("", text.lstrip("#>-*+ ")).strip()
-
-
-def searchable(source: str, text: str, context: str = "") -> str:
-    """What retrieval reads for a piece: a Markdown piece's text without its markup, after
-    its heading path; any other piece's text as it is."""
-    if not is_structured(source):
-        return text
-    if source.lower().endswith(".rst"):
-        from rag.rst import search_text as rst_text
-
-        plain = "\n".join(rst_text(line) for line in text.split("\n"))
-    elif source.lower().endswith((".html", ".htm")):
-        plain = text  # read as a browser shows it already (rag.html)
-    elif source.lower().endswith(".pdf"):
-        from rag.pdf import search_text as pdf_text
-
-        plain = pdf_text(text)
-    else:
-        plain = "\n".join(search_text(line) for line in text.split("\n"))
-    return f"{context}: {plain}" if context else plain
 
 
 def table_cells(row: str, header: str) -> str:

@@ -25,10 +25,13 @@ import os
 import re
 import threading
 from collections import OrderedDict
+from functools import lru_cache
 from pathlib import Path
 
+from rag.roles import HEADING, MARKUP, TEXT, Role
+
 __all__ = ["PAGE_BREAK", "UnreadablePdf", "is_pdf", "page_location", "pdf_lines",
-           "search_text"]
+           "pdf_roles", "search_text"]
 
 PAGE_BREAK = "\f"
 _CACHE_SIZE = 16
@@ -119,3 +122,41 @@ def page_location(lines: tuple[str, ...], line: int) -> tuple[int, int]:
 def search_text(text: str) -> str:
     """Lines of a PDF as retrieval reads them: a word hyphenated at a line's end whole."""
     return re.sub(r"(\w)-\n(\w)", r"\1\2", text).replace("\n", " ")
+
+
+@lru_cache(maxsize=64)
+def pdf_roles(lines: tuple[str, ...]) -> tuple[Role, ...]:
+    """A PDF's lines: prose, a paragraph each run of them; and titles, which a PDF's text
+    does not mark but sets apart: a short line (under 60 % of the median line) without
+    closing punctuation, after a blank line, a page's start or a finished sentence,
+    before a line that starts one. A title is the heading path of what follows it."""
+    lengths = sorted(len(line.strip()) for line in lines if line.strip())
+    median = lengths[len(lengths) // 2] if lengths else 0
+
+    def title(n: int) -> bool:
+        text = lines[n].strip()
+        before = lines[n - 1].strip() if n else ""
+        after = lines[n + 1].strip() if n + 1 < len(lines) else ""
+        return (0 < len(text) < 0.6 * median and not re.search(r"[.,;:!?\-]$", text)
+                and (not before or re.search(r"[.!?:]$", before) is not None)
+                and after[:1].isupper())
+
+    roles: list[Role] = []
+    path: tuple[str, ...] = ()
+    n = 0
+    while n < len(lines):
+        if not lines[n].strip():  # a blank line, a page's form feed
+            roles.append(Role(MARKUP, path, (n + 1, n + 1)))
+            n += 1
+            continue
+        if title(n):
+            path = (lines[n].strip(),)
+            roles.append(Role(HEADING, path, (n + 1, n + 1)))
+            n += 1
+            continue
+        end = n
+        while end + 1 < len(lines) and lines[end + 1].strip() and not title(end + 1):
+            end += 1
+        roles.extend(Role(TEXT, path, (n + 1, end + 1)) for _ in range(n, end + 1))
+        n = end + 1
+    return tuple(roles)

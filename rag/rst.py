@@ -1,5 +1,5 @@
 """What each line of a reStructuredText file (Sphinx's format) is, in the roles the
-Markdown reader gives (``rag.markdown.Role``): its heading path, and whether it is a
+Markdown reader gives (``rag.roles.Role``): its heading path, and whether it is a
 section title, prose, a table row (with its header row), a line of a literal or
 ``code-block`` block, or markup with nothing to quote (a title's adornment, a directive's
 head and options, a comment, a link target, a table border).
@@ -27,7 +27,7 @@ import re
 from collections.abc import Sequence
 from functools import lru_cache
 
-from rag.markdown import CODE, FENCE, HEADING, MARKUP, TABLE, TEXT, Role
+from rag.roles import CODE, FENCE, HEADING, MARKUP, TABLE, TEXT, Role
 
 __all__ = ["is_rst", "rst_roles", "search_text"]
 

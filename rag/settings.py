@@ -75,12 +75,6 @@ class Settings:
                               f"{self.timeout_s!r}")
         if self.top_k < 1:
             raise ConfigError(f"top_k must be at least 1, got {self.top_k}")
-        from rag.answer.registry import backend_names
-
-        if self.backend not in backend_names():
-            raise ConfigError(
-                f"unknown backend {self.backend!r}; choose one of: {', '.join(backend_names())}"
-            )
         if self.timeout_s <= 0:
             raise ConfigError(f"timeout must be positive, got {self.timeout_s}")
         if self.timeout_s > MAX_TIMEOUT_S:

@@ -51,7 +51,7 @@ from rag.corpus import Document, FileStamp, load_corpus, scan_corpus
 from rag.embeddings import EMBEDDING_DIM, MODEL_ID, MiniLMEmbedder
 from rag.errors import ConfigError, IndexBuildError
 from rag.faults import StoreFaults
-from rag.markdown import is_structured, searchable
+from rag.formats import is_structured, searchable
 from rag.types import IndexStats
 from rag.watch import ChangeWatch
 
@@ -77,15 +77,17 @@ def _cutting_fingerprint() -> str:
     """A digest of the code that cuts documents into pieces: when it changes, every file
     is cut again (the pieces that come out the same keep their vectors)."""
     import rag.chunking
+    import rag.formats
     import rag.html
     import rag.language.sentences
     import rag.markdown
     import rag.pdf
+    import rag.roles
     import rag.rst
 
     digest = hashlib.sha256()
-    for module in (rag.chunking, rag.language.sentences, rag.markdown, rag.rst, rag.html,
-                   rag.pdf):
+    for module in (rag.chunking, rag.language.sentences, rag.formats, rag.roles,
+                   rag.markdown, rag.rst, rag.html, rag.pdf):
         digest.update(Path(str(module.__file__)).read_bytes())
     return digest.hexdigest()[:16]
 
@@ -150,7 +152,7 @@ class Records:
     vectors: npt.NDArray[np.float32] | None = None  # stored vectors, row i = ids[i]
 
     def searchable(self, i: int) -> str:
-        """What retrieval reads for record ``i`` (``rag.markdown.searchable``)."""
+        """What retrieval reads for record ``i`` (``rag.formats.searchable``)."""
         return searchable(self.sources[i], self.texts[i], self.contexts[i])
 
     def fields(self) -> dict[str, list[Any]]:

@@ -12,7 +12,8 @@ from rag.chunking import sentence_units
 from rag.corpus import Document, FileStamp, document_lines, load_corpus, quote_lines
 from rag.embeddings import MiniLMEmbedder
 from rag.engine import Engine
-from rag.markdown import CODE, HEADING, MARKUP, TABLE, TEXT, line_roles
+from rag.formats import line_roles
+from rag.roles import CODE, HEADING, MARKUP, TABLE, TEXT
 from rag.settings import Settings
 
 PAGE = (Path(__file__).parent / "data" / "sphinx_page.html").read_text(encoding="utf-8")

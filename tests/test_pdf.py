@@ -15,8 +15,9 @@ from rag.corpus import Document, FileStamp, load_corpus, read_lines
 from rag.embeddings import MiniLMEmbedder
 from rag.engine import Engine
 from rag.errors import SkippedFileWarning
-from rag.markdown import HEADING, MARKUP, TEXT, line_roles, searchable
+from rag.formats import line_roles, searchable
 from rag.pdf import PAGE_BREAK, page_location, pdf_lines
+from rag.roles import HEADING, MARKUP, TEXT
 from rag.settings import Settings
 from tests.pdfs import encrypted, pdf_bytes
 

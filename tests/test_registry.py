@@ -69,8 +69,13 @@ def test_a_registered_backend_cannot_cite_what_the_file_does_not_say(
 
 
 def test_an_unknown_backend_names_the_known_ones(tmp_path: Path) -> None:
+    """The engine refuses it when made, before any index work (the settings hold any
+    name: which names exist is the registry's to say, and settings import no backend)."""
+    (tmp_path / "notes.txt").write_text("The harbour has 12 ferries.\n")
+    settings = Settings(corpus=tmp_path, index_dir=tmp_path / "index", backend="nope")
     with pytest.raises(ConfigError, match="extractive, openai, local"):
-        Settings(backend="nope")
+        Engine(settings)
+    assert not (tmp_path / "index").exists()
 
 
 PLUGIN = '''\

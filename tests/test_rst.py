@@ -13,7 +13,8 @@ from rag.chunking import line_windows, sentence_units
 from rag.corpus import Document, FileStamp, load_corpus
 from rag.embeddings import MiniLMEmbedder
 from rag.engine import Engine
-from rag.markdown import CODE, FENCE, HEADING, MARKUP, TABLE, TEXT, line_roles, searchable
+from rag.formats import line_roles, searchable
+from rag.roles import CODE, FENCE, HEADING, MARKUP, TABLE, TEXT
 from rag.rst import search_text
 from rag.settings import Settings
 

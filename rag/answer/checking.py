@@ -25,9 +25,9 @@ from rag.answer.context import SourceLine
 from rag.answer.structured import parse_structured
 from rag.chunking import sentence_units
 from rag.corpus import Document, FileStamp
+from rag.formats import is_structured
 from rag.language.placement import Similarity, exact_similarity
 from rag.language.words import BASE, words
-from rag.markdown import is_structured
 from rag.prompts import REFUSAL_SENTINEL
 from rag.verify import ID_MARKERS, answers_question, sentence_support, split_marked
 

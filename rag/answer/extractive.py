@@ -31,12 +31,13 @@ from rag.answer.lexicon import WordVectors
 from rag.answer.scorer import LinearScorer
 from rag.answer.vocabulary import analyze_question, canonical, term_set
 from rag.corpus import read_lines
+from rag.formats import is_structured, line_roles, searchable, table_cells
 from rag.language.figures import MONEY, NUMBER
 from rag.language.questions import QuestionInfo, split_question
 from rag.language.sentences import sentence_spans
 from rag.language.words import words
-from rag.markdown import CODE, FENCE, TABLE, TEXT, Role, is_structured, line_roles, table_cells
 from rag.retrieval import Retriever
+from rag.roles import CODE, FENCE, TABLE, TEXT, Role
 from rag.types import Passage
 from rag.verify.markers import literal_brackets
 
@@ -143,14 +144,15 @@ class ExtractiveBackend:
             candidate.score = self.scorer.score(candidate.features)
         shortlist = sorted(found, key=lambda c: -c.score)[: self.params.reranked]
         best: dict[tuple[str, int], Candidate] = {}
-        for candidate in self._read(question, info, shortlist):
+        for candidate in self._read(question, info, shortlist, layout):
             key = (candidate.passage.source, candidate.passage.start_line)
             if key not in best or candidate.score > best[key].score:
                 best[key] = candidate
         return sorted(best.values(), key=lambda c: -c.score)
 
     def _read(
-        self, question: str, info: QuestionInfo, shortlist: list[Candidate]
+        self, question: str, info: QuestionInfo, shortlist: list[Candidate],
+        layout: MarkdownLines,
     ) -> list[Candidate]:
         """The shortlisted candidates, scored again with the answerability model's
         probability; those whose probability could not change the answer are left out
@@ -371,6 +373,17 @@ class MarkdownLines:
             return passage
         row = self.table_row(passage.source, passage.start_line)
         return passage.model_copy(update={"text": row[1]}) if row else passage
+
+    def judged(self, passage: Passage) -> str:
+        """What the answerability model reads of a passage: a Markdown passage after its
+        heading path, without its markup, as the index holds it ("Timeouts > Disabling
+        timeouts: ..."; the heading often names what a terse line answers); any other
+        passage as it is."""
+        roles = self._roles(passage.source)
+        if not roles:
+            return passage.text
+        path = " > ".join(roles[passage.start_line - 1].headings)
+        return searchable(passage.source, passage.text, path)
 
     def _roles(self, source: str) -> tuple[Role, ...]:
         return self._file(source)[1]

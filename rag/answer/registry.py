@@ -1,7 +1,7 @@
 """Answer backends by name: a new backend is one ``register`` call, or, from another
 package, one entry point.
 
-The settings validate ``backend`` against these names, the engine makes backends with
+The engine checks the settings' ``backend`` against these names and makes backends with
 ``make_backend``, the CLI offers them, and ``rag eval`` replays every LLM backend from its
 recordings. Factories import what they need when called, so listing the names is cheap.
 
@@ -30,7 +30,8 @@ from rag.errors import ConfigError
 if TYPE_CHECKING:
     from rag.settings import Settings
 
-__all__ = ["ENTRY_POINT_GROUP", "BackendSpec", "backend_names", "make_backend", "register"]
+__all__ = ["ENTRY_POINT_GROUP", "BackendSpec", "backend_names", "check_backend", "make_backend",
+           "register"]
 
 ENTRY_POINT_GROUP = "rag.backends"
 
@@ -79,14 +80,17 @@ def _load_plugins() -> None:
         register(spec)
 
 
-def make_backend(settings: Settings, corpus_root: Path) -> AnswerBackend:
-    _load_plugins()
-    spec = _BACKENDS.get(settings.backend)
-    if spec is None:
+def check_backend(name: str) -> None:
+    """``ConfigError`` unless ``name`` is a registered backend (the engine checks the
+    settings' backend when it is made, before any index work)."""
+    if name not in backend_names():
         raise ConfigError(
-            f"unknown backend {settings.backend!r}; choose one of: {', '.join(_BACKENDS)}"
-        )
-    return spec.make(settings, corpus_root)
+            f"unknown backend {name!r}; choose one of: {', '.join(backend_names())}")
+
+
+def make_backend(settings: Settings, corpus_root: Path) -> AnswerBackend:
+    check_backend(settings.backend)
+    return _BACKENDS[settings.backend].make(settings, corpus_root)
 
 
 def _extractive(settings: Settings, corpus_root: Path) -> AnswerBackend:

@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 from rag.chunking import DEFAULT_CHUNK_TOKENS, line_windows, sentence_units  # noqa: E402
 from rag.corpus import load_corpus  # noqa: E402
 from rag.evaluation.dataset import load_items  # noqa: E402
-from rag.markdown import searchable  # noqa: E402
+from rag.formats import searchable  # noqa: E402
 
 HARD = 30
 

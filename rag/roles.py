@@ -1,0 +1,33 @@
+"""The part each line plays in its document, whatever the format: the roles every
+reader (``rag.markdown``, ``rag.rst``, ``rag.html``, ``rag.pdf``) gives and everything
+after them reads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["CODE", "FENCE", "HEADING", "MARKUP", "TABLE", "TEXT", "Role"]
+
+HEADING = "heading"
+TEXT = "text"  # prose: a paragraph, a list item, a block quote
+TABLE = "table"  # a table row (its header row too)
+CODE = "code"  # a line inside a code block
+FENCE = "fence"  # the line that opens (or closes) a code block and says nothing itself
+MARKUP = "markup"  # blank, a thematic break, front matter, an admonition's marker line
+_QUOTABLE = (TEXT, TABLE, CODE)
+
+
+@dataclass(frozen=True)
+class Role:
+    """One line's part in its document (line numbers 1-based)."""
+
+    kind: str
+    headings: tuple[str, ...]  # the heading path in force (a heading line includes itself)
+    block: tuple[int, int]  # first and last line of its block: a paragraph, a code block,
+    # a table (a line that is none of these is a block of its own)
+    header: int | None = None  # a table row's header line
+
+    @property
+    def quotable(self) -> bool:
+        """Whether the line says something a citation could rest on."""
+        return self.kind in _QUOTABLE
