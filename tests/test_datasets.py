@@ -90,14 +90,15 @@ def test_real_question_sets_are_split_by_project_and_keep_the_reserved_projects_
     assert len(ids) >= 5000
 
 
-def test_rst_sets_name_their_project_and_split() -> None:
-    """evals/rst: one Sphinx project a split, each item loads, ids are the project's, and
-    a quarter or more of each set is unanswerable (the docs are laid out by
-    evals/realq/export.py --set evals/rst; evals/realq/check.py --set evals/rst checks
-    the gold lines against them)."""
+@pytest.mark.parametrize("kind", ["rst", "pdf"])
+def test_format_sets_name_their_project_and_split(kind: str) -> None:
+    """evals/rst (Sphinx docs) and evals/pdf (PDF manuals): one source a split, each item
+    loads, ids are the source's, and a quarter or more of each set is unanswerable (the
+    files are laid out by evals/realq/export.py --set DIR; evals/realq/check.py --set DIR
+    checks the gold lines against them)."""
     import json
 
-    rst = EVALS / "rst"
+    rst = EVALS / kind
     for split in ("dev", "test"):
         (path,) = sorted((rst / split).glob("*.jsonl"))
         meta = json.loads((rst / "projects" / f"{path.stem}.json").read_text())

@@ -40,8 +40,19 @@ def read_lines(root: Path, source: str, cache: dict[str, list[str] | None]) -> l
     if source not in cache:
         path = (root / source).resolve()
         ok = path.is_file() and root.resolve() in path.parents
-        cache[source] = path.read_bytes().decode("utf-8").split("\n") if ok else None
+        cache[source] = _document(path, source) if ok else None
     return cache[source]
+
+
+def _document(path: Path, source: str) -> list[str]:
+    """A file's lines as rag numbers them: a PDF's through rag's own extraction (the one
+    place this script needs rag installed), any other file split on "\\n"."""
+    if source.lower().endswith(".pdf"):
+        sys.path.insert(0, str(HERE.parents[1]))
+        from rag.pdf import pdf_lines
+
+        return list(pdf_lines(path.read_bytes()))
+    return path.read_bytes().decode("utf-8").split("\n")
 
 
 def check_set(path: Path, corpora: Path, show: set[str],
