@@ -124,38 +124,96 @@ def search_text(text: str) -> str:
     return re.sub(r"(\w)-\n(\w)", r"\1\2", text).replace("\n", " ")
 
 
+# A list item's mark at a line's start: a bullet glyph, or a letter "o" used as one.
+_BULLET = re.compile(r"^\s*(?:[\u2022\u25e6\u25aa\u2023\u2219\u00b7\u2013\-*]|o)\s")
+_NUMBERED_TITLE = re.compile(r"^\d+(?:\.\d+)*\.?\s+[A-Z]")  # "1.2 Core Complex"
+_LEADERS = re.compile(r"\.{5,}|(?:\. ){4,}")  # a table of contents' dot leaders
+_EDGE_LINES = 3  # lines at a page's top and bottom where running heads and feet stand
+
+
+def _running(lines: tuple[str, ...]) -> set[int]:
+    """Positions of running heads and feet: a line among a page's first or last three
+    whose text, its digits aside, stands there on at least three pages and a quarter of
+    them (a manual's title and copyright line, "Page 12 of 58")."""
+    pages: list[list[int]] = []
+    for n, line in enumerate(lines):
+        if line == PAGE_BREAK:
+            pages.append([])
+        elif line.strip() and pages:
+            pages[-1].append(n)
+    def key(n: int) -> str:  # the line less its page number (digits, roman numerals)
+        return re.sub(r"\d+|\b[ivxlc]+\b", "#", lines[n].strip().lower()).strip("# ")
+
+    seen: dict[str, set[int]] = {}
+    for number, filled in enumerate(pages):
+        for n in [*filled[:_EDGE_LINES], *filled[-_EDGE_LINES:]]:
+            seen.setdefault(key(n), set()).add(number)
+    common = {k for k, where in seen.items() if len(where) >= max(3, len(pages) // 4)}
+    return {n for filled in pages for n in [*filled[:_EDGE_LINES], *filled[-_EDGE_LINES:]]
+            if key(n) in common}
+
+
 @lru_cache(maxsize=64)
 def pdf_roles(lines: tuple[str, ...]) -> tuple[Role, ...]:
-    """A PDF's lines: prose, a paragraph each run of them; and titles, which a PDF's text
-    does not mark but sets apart: a short line (under 60 % of the median line) without
-    closing punctuation, after a blank line, a page's start or a finished sentence,
-    before a line that starts one. A title is the heading path of what follows it."""
+    """A PDF's lines as a reader sees their parts, which its text does not mark:
+    - running heads and feet (``_running``) are markup;
+    - a title is a short line (under 60 % of the median line) without closing
+      punctuation, numbered ("1.2 Core Complex": under "1 ..." in the heading path) or,
+      in a PDF that numbers no sections, after a finished sentence and before a line
+      that starts one; it heads what follows it;
+    - prose runs in paragraphs, which end at a blank line, a page's start, a title, a
+      list item's bullet, a table of contents' line, after a short line that finishes a
+      sentence (a paragraph's last line) and after a very short one (a figure's label,
+      a table's cell), unless it breaks a word or a list."""
     lengths = sorted(len(line.strip()) for line in lines if line.strip())
     median = lengths[len(lengths) // 2] if lengths else 0
+    running = _running(lines)
+    numbered = sum(bool(_NUMBERED_TITLE.match(line.strip())) and len(line.strip()) < 0.6 * median
+                   for line in lines) >= 3
+
+    def skip(n: int) -> bool:
+        return not lines[n].strip() or n in running
 
     def title(n: int) -> bool:
         text = lines[n].strip()
-        before = lines[n - 1].strip() if n else ""
+        if not 0 < len(text) < 0.6 * median or re.search(r"[.,;:!?\-]$", text):
+            return False
+        if _NUMBERED_TITLE.match(text):
+            return True
+        if numbered:  # a manual that numbers its sections: a short line is a label
+            return False
+        before = next((lines[k].strip() for k in range(n - 1, -1, -1) if not skip(k)), "")
         after = lines[n + 1].strip() if n + 1 < len(lines) else ""
-        return (0 < len(text) < 0.6 * median and not re.search(r"[.,;:!?\-]$", text)
-                and (not before or re.search(r"[.!?:]$", before) is not None)
-                and after[:1].isupper())
+        return (not before or re.search(r"[.!?:]$", before) is not None) and after[:1].isupper()
+
+    def starts(n: int) -> bool:  # a line that begins a block of its own
+        return bool(_BULLET.match(lines[n]) or _LEADERS.search(lines[n]))
+
+    def ends(n: int) -> bool:  # a line after which its paragraph is over
+        text = lines[n].strip()
+        return bool(_LEADERS.search(text)) or (
+            len(text) < 0.8 * median and re.search(r"[.!?:]$", text) is not None) or (
+            len(text) < 0.6 * median and not text.endswith(("-", ",")))
 
     roles: list[Role] = []
     path: tuple[str, ...] = ()
     n = 0
     while n < len(lines):
-        if not lines[n].strip():  # a blank line, a page's form feed
+        if skip(n):  # a blank line, a page's form feed, a running head
             roles.append(Role(MARKUP, path, (n + 1, n + 1)))
             n += 1
             continue
         if title(n):
-            path = (lines[n].strip(),)
+            text = lines[n].strip()
+            number = _NUMBERED_TITLE.match(text)
+            level = number.group().split()[0].rstrip(".").count(".") if number else 0
+            path = (*path[:level], text) if number else (text,)
             roles.append(Role(HEADING, path, (n + 1, n + 1)))
             n += 1
             continue
         end = n
-        while end + 1 < len(lines) and lines[end + 1].strip() and not title(end + 1):
+        while (end + 1 < len(lines) and not skip(end + 1) and not title(end + 1)
+               and not starts(end + 1) and not ends(end)):
             end += 1
         roles.extend(Role(TEXT, path, (n + 1, end + 1)) for _ in range(n, end + 1))
         n = end + 1
