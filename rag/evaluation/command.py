@@ -42,6 +42,9 @@ def add_eval_command(commands: argparse._SubParsersAction) -> None:  # type: ign
                         help="record what openai/baseline lack against OPENAI_BASE_URL")
     parser.add_argument("--local", action="store_true",
                         help="with --record: record against the local model, started here")
+    parser.add_argument("--cassettes", type=Path, default=EVALS / "cassettes", metavar="DIR",
+                        help="where the recordings are (default: evals/cassettes; the "
+                             "capable-writer recordings live in evals/capable/cassettes)")
     parser.add_argument("--gate", action="store_true",
                         help="exit 1 when a metric is below evals/thresholds.json")
     parser.add_argument("--out", type=Path, default=EVALS / "reports", metavar="DIR",
@@ -57,7 +60,7 @@ def run_eval(args: argparse.Namespace) -> int:
     settings = Settings.from_env(corpus=args.corpus or ROOT / "seeds")
     engine = engine_for(settings)
     engine.build()
-    cassettes = EVALS / "cassettes"
+    cassettes = args.cassettes
     llm_settings = settings.with_(
         model=None if args.record else RECORDED_MODEL,
         base_url=None if args.record else RECORDED_URL,
