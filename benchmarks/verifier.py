@@ -1,8 +1,9 @@
 """The checker against human labels: hand-written sentences, right and deliberately wrong
 (evals/verifier.jsonl, support only), and real sentences a model wrote
 (evals/verifier_real.jsonl about seeds/, evals/httpx/verifier_docs.jsonl about the httpx
-documentation; labelled by reading their cited lines: supported, and answering the
-question).
+documentation, both the local 1.5B model's; evals/capable/labels-news.jsonl, a capable
+model's about seeds/; labelled by reading their cited lines: supported, and answering
+the question).
 
     python benchmarks/verifier.py [--show]
 
@@ -38,7 +39,9 @@ SEEDS = ROOT / "seeds"
 DOCS = ROOT.parent / "shared" / "bench" / "httpx-docs" / "docs"
 # Labelled real sentences and the corpus their lines are in.
 LABELLED = ((ROOT / "evals" / "verifier_real.jsonl", SEEDS),
-            (ROOT / "evals" / "httpx" / "verifier_docs.jsonl", DOCS))
+            (ROOT / "evals" / "httpx" / "verifier_docs.jsonl", DOCS),
+            # A capable (GPT-4-class) writer's sentences, through a stub endpoint.
+            (ROOT / "evals" / "capable" / "labels-news.jsonl", SEEDS))
 
 
 def main() -> None:
