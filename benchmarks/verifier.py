@@ -5,7 +5,7 @@ documentation, both the local 1.5B model's; evals/capable/labels-news.jsonl, a c
 model's about seeds/; labelled by reading their cited lines: supported, and answering
 the question).
 
-    python benchmarks/verifier.py [--show]
+    python benchmarks/verifier.py [--show] [--judge-at 0.5 ...]
 
 "Passed" means the checker let a sentence through. On the real sentences the checker is
 the LLM path's, run as it runs there (``rag.answer.checking.Checker``: support, then
@@ -18,6 +18,10 @@ acceptable when its labels say both supported and answering.
 * false drops: acceptable, dropped, as a share of the acceptable ones;
 * balanced accuracy: the mean of the two recalls (unacceptable dropped, acceptable passed).
 Wrong calls are printed with --show, so the checker's blind spots are on the record.
+
+``--judge-at T``: the checks again with the answer judge (the packaged answerability
+model) allowed to overrule the word check at probability T (``Checker.judge_at``); one
+report per T.
 """
 
 from __future__ import annotations
@@ -26,8 +30,9 @@ import argparse
 import json
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
-from rag.answer.checking import Checker
+from rag.answer.checking import CheckedSentence, Checker
 from rag.answer.context import SourceLine
 from rag.answer.lexicon import WordVectors
 from rag.corpus import quote_lines, read_lines
@@ -47,6 +52,8 @@ LABELLED = ((ROOT / "evals" / "verifier_real.jsonl", SEEDS),
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--show", action="store_true", help="print every wrong call")
+    parser.add_argument("--judge-at", type=float, nargs="*", default=[],
+                        help="also check with the answer judge at these thresholds")
     args = parser.parse_args()
     hand = [json.loads(line) for line in (ROOT / "evals" / "verifier.jsonl").open()]
     calls = []
@@ -61,9 +68,18 @@ def main() -> None:
         rows = [r for r in rows if r["supported"] is not None and r["answers"] is not None]
         if rows and corpus.is_dir():
             measure(path.relative_to(ROOT).as_posix(), rows, corpus, similar, args.show)
+            for at in args.judge_at:
+                judged = []
+                for r in rows:
+                    checked = checked_row(r, similar, corpus, at)
+                    judged.append((r["supported"] and r["answers"], checked.passed,
+                                   f"{r['question']} -> {r['sentence']}",
+                                   list(checked.problems)))
+                report(f"  ... with the answer judge at {at}", judged, args.show)
 
 
-def measure(name: str, rows: list[dict], corpus: Path, similar: object, show: bool) -> None:
+def measure(name: str, rows: list[dict[str, Any]], corpus: Path, similar: Any,
+            show: bool) -> None:
     """Support alone, then the LLM path's checks, against the labels of ``rows``."""
     support_calls, checker_calls = [], []
     for row in rows:
@@ -79,15 +95,27 @@ def measure(name: str, rows: list[dict], corpus: Path, similar: object, show: bo
            checker_calls, show)
 
 
-def checked_row(row: dict, similar: object, corpus: Path = SEEDS) -> object:
+def checked_row(row: dict[str, Any], similar: Any, corpus: Path = SEEDS,
+                judge_at: float | None = None) -> CheckedSentence:
     """The row's sentence checked as the LLM path checks it, with only its cited lines
-    handed out (so the checker cannot cite another)."""
+    handed out (so the checker cannot cite another); with ``judge_at``, with the answer
+    judge allowed to overrule the word check at that probability."""
     lines = {}
     for n, place in enumerate(row["cites"], 1):
         text = quote_lines(corpus, place["source"], place["line"], place["line"]).strip()
         lines[f"S{n}"] = SourceLine(f"S{n}", place["source"], place["line"], text)
-    checker = Checker(lines, row["question"], similar,  # type: ignore[arg-type]
-                      lambda source: read_lines(corpus, source))
+    judge = None
+    if judge_at is not None:
+        from rag.answer.answerability import packaged_model
+
+        model = packaged_model()
+
+        def judge(question: str, text: str) -> float:
+            return float(model.probabilities(question, [text])[0])
+
+    checker = Checker(lines, row["question"], similar,
+                      lambda source: read_lines(corpus, source), judge=judge,
+                      judge_at=1.0 if judge_at is None else judge_at)
     return checker.sentence(row["sentence"], list(lines))
 
 

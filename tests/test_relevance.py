@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import pytest
 
+from rag.answer.checking import Checker
+from rag.answer.context import SourceLine
 from rag.verify import answers_question
 
 FLEET = "The harbour fleet has 12 ferries."
@@ -62,3 +64,28 @@ def test_a_sentence_that_answers_passes(question: str, sentence: str, line: str)
 )
 def test_a_paraphrased_answer_passes(question: str, sentence: str, line: str) -> None:
     assert answers_question(question, sentence, [line]) == []
+
+
+def _checker(question: str, line: str, judge_at: float, said: list[str]) -> Checker:
+    def judge(asked: str, text: str) -> float:
+        said.append(text)
+        return 0.9
+
+    return Checker({"S1": SourceLine("S1", "fleet.txt", 1, line)}, question, judge=judge,
+                   judge_at=judge_at)
+
+
+def test_the_judge_overrules_only_the_word_check() -> None:
+    """A judge that reads paraphrase may pass a sentence whose lines lack the question's
+    words (at its threshold, not below); it is never asked about a missing figure."""
+    said: list[str] = []
+    checker = _checker("How big is the harbour fleet?", FLEET, 0.8, said)
+    assert checker.sentence(FLEET, ["S1"]).passed
+    assert said == [FLEET]
+    strict = _checker("How big is the harbour fleet?", FLEET, 0.95, said)
+    assert not strict.sentence(FLEET, ["S1"]).passed
+    said.clear()
+    price = _checker("What does a ferry ticket cost?", FLEET, 0.0, said)
+    checked = price.sentence(FLEET, ["S1"])
+    assert not checked.passed
+    assert said == []  # no money in the lines: the typed check stands, unasked

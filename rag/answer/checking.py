@@ -25,16 +25,20 @@ from rag.answer.context import SourceLine
 from rag.answer.structured import parse_structured
 from rag.chunking import sentence_units
 from rag.corpus import Document, FileStamp
-from rag.formats import is_structured
+from rag.formats import is_structured, line_roles, searchable
 from rag.language.placement import Similarity, exact_similarity
 from rag.language.words import BASE, words
 from rag.prompts import REFUSAL_SENTINEL
 from rag.verify import ID_MARKERS, answers_question, sentence_support, split_marked
+from rag.verify.relevance import UNSPOKEN
 
 __all__ = ["NEARBY", "CheckedSentence", "Checker", "check_answer", "read_completion",
            "split_item"]
 
 NEARBY = 3  # lines before a cited line that may name what it leaves out
+# The question and what the cited lines say (after their heading path) -> the
+# probability that they state its answer (rag.answer.answerability).
+Judge = Callable[[str, str], float]
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,12 @@ class Checker:
     question: str = ""
     similar: Similarity = exact_similarity
     document: Callable[[str], Sequence[str]] | None = None
+    # Where the question's words are not in the cited lines (``UNSPOKEN``, the one word
+    # check), a judge that reads paraphrase may say the lines answer it anyway: at
+    # ``judge_at`` or above, the sentence answers. The typed checks (a figure for how
+    # many, the subject's name) are never overruled.
+    judge: Judge | None = None
+    judge_at: float = 1.0
     _files: dict[str, tuple[str, ...]] = field(
         default_factory=dict, init=False, repr=False, compare=False)
 
@@ -107,8 +117,27 @@ class Checker:
         if not self.question:
             return ids, []
         quotes = self._quotes(text, ids)
-        return ids, answers_question(self.question, text, quotes, self._around(ids),
-                                     self.similar)
+        problems = answers_question(self.question, text, quotes, self._around(ids),
+                                    self.similar)
+        if (problems and self.judge is not None
+                and all(p.startswith(UNSPOKEN) for p in problems)
+                and self.judge(self.question, self._judged(ids, quotes)) >= self.judge_at):
+            return ids, []
+        return ids, problems
+
+    def _judged(self, ids: Sequence[str], quotes: list[str]) -> str:
+        """What the judge reads of the cited lines: each after its heading path (where its
+        file has one), as the index reads it."""
+        parts = []
+        for line_id, quote in zip(ids, quotes, strict=True):
+            line = self.lines[line_id]
+            path = ""
+            if self.document is not None and is_structured(line.source):
+                roles = line_roles(self._file(line.source), line.source)
+                if 0 < line.line <= len(roles):
+                    path = " > ".join(roles[line.line - 1].headings)
+            parts.append(searchable(line.source, quote, path))
+        return " ".join(parts)
 
     def _unsupported(self, text: str, ids: Sequence[str]) -> list[str]:
         return sentence_support(text, self._quotes(text, ids), self.question).reasons

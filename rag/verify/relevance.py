@@ -59,7 +59,7 @@ from rag.language.questions import QuestionInfo, analyze_question, split_questio
 from rag.language.sentences import sentence_spans
 from rag.language.words import BASE, STOPWORDS, comparable, words
 
-__all__ = ["MIN_ASKED", "MIN_NAMED", "NEAR_WORD", "NO_KIND", "answers_question"]
+__all__ = ["MIN_ASKED", "MIN_NAMED", "NEAR_WORD", "NO_KIND", "UNSPOKEN", "answers_question"]
 
 NEAR_WORD = 0.45  # least similarity for a word to stand for an asked word
 MIN_ASKED = 0.75  # least share of the asked words spoken of (untyped kinds)
@@ -82,6 +82,9 @@ _PLACES = frozenset(BASE.form(p) for p in BASE.places.values())
 _YEAR = re.compile(r"(?:1[5-9]|20)\d\d")
 _PRONOUN = re.compile(r"\b(?:he|she|they|He|She|They|his|her|His|Her)\b")
 NO_KIND = "holds no {} for the question"
+# The verdict of the word check alone (the asked words not in the lines): the one a judge
+# that reads paraphrase may overrule (rag.answer.checking.Checker's ``judge``).
+UNSPOKEN = "the cited lines do not speak of"
 # A date asked by its noun: "on what *date*" wants one in the calendar, "which *year*" a
 # year; "when" and "which *day*" take a weekday too.
 _CALENDAR_TARGETS = {"date": on_calendar, "year": names_year}
@@ -191,7 +194,7 @@ def _asked_problems(
     present = [w for w in words(" \n ".join([evidence, *context])) if w not in STOPWORDS]
     if unspoken := [w for w in _qualifiers(info)
                     if not _spoken_of(w, present, around, similar, near)]:
-        return [f"the cited lines do not speak of: {', '.join(unspoken)}"]
+        return [f"{UNSPOKEN}: {', '.join(unspoken)}"]
     asked = [w for w in info.asked if BASE.form(w) not in _LIGHT and w not in _FRAMING]
     # Said in the cited lines or around them: a line leaves to the lines before it what
     # "the area" or "the exercises" are.
@@ -205,7 +208,7 @@ def _asked_problems(
     spoken = [w for w in asked if _spoken_of(w, present, around, similar, near, asked)]
     if asked and len(spoken) < least:
         unspoken = [w for w in asked if w not in spoken]
-        return [f"the cited lines do not speak of: {', '.join(unspoken)}"]
+        return [f"{UNSPOKEN}: {', '.join(unspoken)}"]
     if info.kind == REASON and not gives_reason(evidence):
         return ["gives no reason"]
     return []
