@@ -1,8 +1,8 @@
 """The checker against human labels: hand-written sentences, right and deliberately wrong
 (evals/verifier.jsonl, support only), and real sentences a model wrote
 (evals/verifier_real.jsonl about seeds/, evals/httpx/verifier_docs.jsonl about the httpx
-documentation, both the local 1.5B model's; evals/capable/labels-news.jsonl, a capable
-model's about seeds/; labelled by reading their cited lines: supported, and answering
+documentation, both the local 1.5B model's; evals/capable/labels-news.jsonl and labels-docs.jsonl, a
+capable model's about seeds/ and the httpx docs; labelled by reading their cited lines: supported, and answering
 the question).
 
     python benchmarks/verifier.py [--show] [--judge-at 0.5 ...]
@@ -46,7 +46,8 @@ DOCS = ROOT.parent / "shared" / "bench" / "httpx-docs" / "docs"
 LABELLED = ((ROOT / "evals" / "verifier_real.jsonl", SEEDS),
             (ROOT / "evals" / "httpx" / "verifier_docs.jsonl", DOCS),
             # A capable (GPT-4-class) writer's sentences, through a stub endpoint.
-            (ROOT / "evals" / "capable" / "labels-news.jsonl", SEEDS))
+            (ROOT / "evals" / "capable" / "labels-news.jsonl", SEEDS),
+            (ROOT / "evals" / "capable" / "labels-docs.jsonl", DOCS))
 
 
 def main() -> None:
