@@ -31,7 +31,7 @@ from rag.answer.lexicon import WordVectors
 from rag.answer.scorer import LinearScorer
 from rag.answer.vocabulary import analyze_question, canonical, term_set
 from rag.corpus import read_lines
-from rag.formats import is_structured, line_roles, searchable, table_cells
+from rag.formats import is_structured, line_roles, table_cells
 from rag.language.figures import MONEY, NUMBER
 from rag.language.questions import QuestionInfo, split_question
 from rag.language.sentences import sentence_spans
@@ -144,15 +144,14 @@ class ExtractiveBackend:
             candidate.score = self.scorer.score(candidate.features)
         shortlist = sorted(found, key=lambda c: -c.score)[: self.params.reranked]
         best: dict[tuple[str, int], Candidate] = {}
-        for candidate in self._read(question, info, shortlist, layout):
+        for candidate in self._read(question, info, shortlist):
             key = (candidate.passage.source, candidate.passage.start_line)
             if key not in best or candidate.score > best[key].score:
                 best[key] = candidate
         return sorted(best.values(), key=lambda c: -c.score)
 
     def _read(
-        self, question: str, info: QuestionInfo, shortlist: list[Candidate],
-        layout: MarkdownLines,
+        self, question: str, info: QuestionInfo, shortlist: list[Candidate]
     ) -> list[Candidate]:
         """The shortlisted candidates, scored again with the answerability model's
         probability; those whose probability could not change the answer are left out
@@ -373,17 +372,6 @@ class MarkdownLines:
             return passage
         row = self.table_row(passage.source, passage.start_line)
         return passage.model_copy(update={"text": row[1]}) if row else passage
-
-    def judged(self, passage: Passage) -> str:
-        """What the answerability model reads of a passage: a Markdown passage after its
-        heading path, without its markup, as the index holds it ("Timeouts > Disabling
-        timeouts: ..."; the heading often names what a terse line answers); any other
-        passage as it is."""
-        roles = self._roles(passage.source)
-        if not roles:
-            return passage.text
-        path = " > ".join(roles[passage.start_line - 1].headings)
-        return searchable(passage.source, passage.text, path)
 
     def _roles(self, source: str) -> tuple[Role, ...]:
         return self._file(source)[1]
