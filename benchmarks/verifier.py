@@ -1,9 +1,9 @@
 """The checker against human labels: hand-written sentences, right and deliberately wrong
 (evals/verifier.jsonl, support only), and real sentences a model wrote
 (evals/verifier_real.jsonl about seeds/, evals/httpx/verifier_docs.jsonl about the httpx
-documentation, both the local 1.5B model's; evals/capable/labels-news.jsonl and labels-docs.jsonl, a
-capable model's about seeds/ and the httpx docs; labelled by reading their cited lines: supported, and answering
-the question).
+documentation, both the local 1.5B model's; evals/capable/labels-news.jsonl and
+labels-docs.jsonl, a capable model's about seeds/ and the httpx docs; labelled by reading
+their cited lines: supported, and answering the question).
 
     python benchmarks/verifier.py [--show] [--judge-at 0.5 ...]
 
