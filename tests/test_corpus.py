@@ -155,7 +155,7 @@ def test_a_file_is_not_a_corpus(tmp_path: Path) -> None:
 
 
 def test_empty_folder_is_a_corpus_error(corpus_dir: Path, write_files: WriteFiles) -> None:
-    write_files(corpus_dir, {"manual.pdf": "%PDF-1.4 not read yet", ".hidden.txt": "hidden"})
+    write_files(corpus_dir, {"report.docx": "not read", ".hidden.txt": "hidden"})
     with pytest.raises(CorpusError, match="no readable"):
         load_corpus(corpus_dir)
 
