@@ -78,22 +78,57 @@ def eval_tables(out: Path) -> list[str]:
     return parts
 
 
-def realq_table(out: Path, split: str) -> str | None:
-    corpora = Path(os.environ.get("RAG_REALQ_CORPORA", "/work/realq/corpora"))
+# Sets laid out like evals/realq (their files outside the repository): name, title.
+PROJECT_SETS = (("realq", "Real users' questions"),
+                ("rst", "Sphinx reStructuredText docs, written in users' style"),
+                ("pdf", "PDF manuals, written in users' style"))
+
+
+def realq_table(out: Path, split: str, name: str = "realq",
+                what: str = "Real users' questions") -> str | None:
+    corpora = Path(os.environ.get(f"RAG_{name.upper()}_CORPORA", f"/work/{name}/corpora"))
     if not all((corpora / p.stem).is_dir()
-               for p in (ROOT / "evals" / "realq" / split).glob("*.jsonl")):
+               for p in (ROOT / "evals" / name / split).glob("*.jsonl")):
         return None
-    target = out / f"realq-{split}.json"
-    run([sys.executable, "benchmarks/realq.py", "--split", split, "--json", str(target)])
+    target = out / f"{name}-{split}.json"
+    run([sys.executable, "benchmarks/realq.py", "--set", f"evals/{name}", "--split", split,
+         "--json", str(target)])
     rows = json.loads(target.read_text())["rows"]
     head = ["project", "items", "retr@8", "hit", "prec", "refusal", "over-ref"]
     title = {"dev": "dev projects", "test": "test projects, blind (aggregates only; every "
-             "read is counted in evals/realq/README.md)"}[split]
-    lines = [f"### Real users' questions, {title} (`evals/realq/{split}`)", "",
-             f"`python benchmarks/realq.py --split {split}` (extractive backend)", "",
+             f"read is counted in evals/{name}/README.md)"}[split]
+    shown = "" if name == "realq" else f" --set evals/{name}"
+    lines = [f"### {what}, {title} (`evals/{name}/{split}`)", "",
+             f"`python benchmarks/realq.py{shown} --split {split}` (extractive backend)", "",
              "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     lines += ["| " + " | ".join(_cell(r.get(h)) for h in head) + " |" for r in rows]
     return "\n".join(lines)
+
+
+def capable_tables(out: Path) -> list[str]:
+    """The capable writer's recorded answers (evals/capable), replayed through the
+    verified path."""
+    rag = str(Path(sys.executable).with_name("rag"))
+    parts = []
+    for title, path, corpus, limit in (
+            ("news", "evals/dataset.jsonl", None, 40),
+            ("httpx docs", "evals/httpx/docs-dev.jsonl", HTTPX_DOCS, None)):
+        command = [rag, "eval", "--backend", "openai", "--set", path, "--cassettes",
+                   "evals/capable/cassettes", "--out", str(out / "capable")]
+        command += ["--corpus", str(corpus)] if corpus is not None else []
+        command += ["--limit", str(limit)] if limit else []
+        run(command)
+        summary = json.loads((out / "capable" / f"{Path(path).stem}.json").read_text()
+                             )["openai"]["summary"]
+        shown = " ".join(command[1:]).replace(str(out / "capable"), "DIR").replace(
+            str(HTTPX_DOCS), os.path.relpath(HTTPX_DOCS, ROOT))
+        parts.append("\n".join([
+            f"### A capable writer through the checks, {title} ({summary['items']} "
+            "questions; evals/capable/README.md)", "", f"`rag {shown}`", "",
+            "| " + " | ".join(h for h, _ in EVAL_COLUMNS[:-1]) + " |",
+            "|" + "---|" * (len(EVAL_COLUMNS) - 1),
+            "| " + " | ".join(_cell(summary.get(f)) for _, f in EVAL_COLUMNS[:-1]) + " |"]))
+    return parts
 
 
 def verifier_block() -> str:
@@ -124,6 +159,10 @@ def main() -> int:
     for split in ("dev", "test") if args.realq_test else ("dev",):
         if not args.skip_realq and (table := realq_table(out, split)) is not None:
             parts.append(table)
+    for name, what in PROJECT_SETS[1:]:  # their blind test sets are read by hand
+        if not args.skip_realq and (table := realq_table(out, "dev", name, what)):
+            parts.append(table)
+    parts += capable_tables(out)
     if args.verifier:
         parts.append(verifier_block())
     target = ROOT / "docs" / "results.md"
