@@ -46,7 +46,7 @@ _PARAGRAPHS = frozenset({"p", "li", "dt", "dd", "blockquote", "caption", "figcap
 _PARTING = _PARAGRAPHS | frozenset({"div", "section", "article", "main", "body", "td",
                                     "th", "tr", "pre", "ul", "ol", "dl", "table", "details",
                                     *(f"h{n}" for n in range(1, 7))})
-_CACHE_SIZE = 256
+_CACHE_SIZE = 4096  # pages: a corpus is read whole before it is cut
 
 
 def is_html(source: str) -> bool:
@@ -191,7 +191,10 @@ def html_lines(raw: Sequence[str]) -> tuple[str, ...]:
 
 
 def html_roles(lines: Sequence[str]) -> tuple[Role, ...]:
-    """The roles of lines ``html_lines`` made (recorded then); prose lines otherwise."""
+    """The roles of lines ``html_lines`` made (recorded then, for the last
+    ``_CACHE_SIZE`` pages read); prose lines otherwise. A corpus is read whole before it
+    is cut, so a site of more pages than that is cut with plain prose roles for its
+    first pages: roles belong on the Document itself (the store split, issue 28)."""
     with _LINES_LOCK:
         found = _LINES.get(tuple(lines))
     if found is not None:

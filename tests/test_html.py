@@ -115,3 +115,15 @@ def test_a_mixed_folder_is_answered_citing_each_format(
 def test_an_html_only_folder_is_a_corpus(tmp_path: Path) -> None:
     (tmp_path / "index.htm").write_text("<p>Hello.</p>\n")
     assert [d.lines for d in load_corpus(tmp_path).documents] == [("Hello.",)]
+
+
+def test_roles_survive_a_corpus_of_many_pages(tmp_path: Path) -> None:
+    """The roles are kept beside the lines that were read; a corpus of many pages is
+    read whole before any is cut, and its first page must still be cut with its heading
+    path (the roles of a Sphinx site's 300 pages, not only of the last 256)."""
+    for n in range(300):
+        (tmp_path / f"page{n:03d}.html").write_text(
+            f"<h1>Page {n}</h1>\n<p>Page {n} says one thing.</p>\n")
+    documents = load_corpus(tmp_path).documents
+    first = sentence_units(documents[0])
+    assert [(u.start_line, u.context) for u in first] == [(2, "Page 0")]
