@@ -23,6 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rag.errors import CitationError, CorpusError, LargeFileWarning, SkippedFileWarning
+from rag.formats import SUFFIXES, file_format
+from rag.html import html_lines
+from rag.pdf import UnreadablePdf, pdf_lines
 
 __all__ = [
     "TEXT_SUFFIXES",
@@ -38,7 +41,7 @@ __all__ = [
     "split_lines",
 ]
 
-TEXT_SUFFIXES = frozenset({".txt", ".md", ".rst", ".html", ".htm", ".pdf"})
+TEXT_SUFFIXES = SUFFIXES
 LARGE_FILE_BYTES = 5 * 2**20
 """Files this big get a ``LargeFileWarning``: at a few hundred sentences a second, about
 ten minutes of embedding."""
@@ -180,9 +183,7 @@ class UnreadableFile(Exception):
 def _document(source: str, data: bytes) -> tuple[str, ...]:
     """The lines of a file as rag numbers and quotes them; ``UnreadableFile`` says why
     there are none (not UTF-8 text, a PDF without text)."""
-    if source.lower().endswith(".pdf"):
-        from rag.pdf import UnreadablePdf, pdf_lines
-
+    if file_format(source) == "pdf":
         try:
             return pdf_lines(data)
         except UnreadablePdf as exc:
@@ -197,9 +198,7 @@ def document_lines(source: str, text: str) -> tuple[str, ...]:
     """The lines of a file's text as rag numbers and quotes them: an HTML file's are what
     a reader sees on each of its lines (``rag.html``), any other's are its lines."""
     lines = split_lines(text)
-    if source.lower().endswith((".html", ".htm")):
-        from rag.html import html_lines
-
+    if file_format(source) == "html":
         return html_lines(lines)
     return lines
 

@@ -24,7 +24,9 @@ from rag.errors import (
     RagWarning,
     StaleIndexWarning,
 )
+from rag.formats import file_format
 from rag.language.words import terms
+from rag.pdf import page_location
 from rag.retrieval import Retriever
 from rag.settings import Settings
 from rag.store import IndexBusyError, IndexStore, Progress
@@ -239,10 +241,8 @@ def resolve_draft(question: str, draft: Draft, backend: str, corpus_root: Path) 
 def _page(corpus_root: Path, source: str, start: int, end: int) -> dict[str, int]:
     """Where a PDF citation's lines are: its page and the lines within the page (from
     the start's page; lines that run onto the next page end with that page's line)."""
-    if not source.lower().endswith(".pdf"):
+    if file_format(source) != "pdf":
         return {}
-    from rag.pdf import page_location
-
     lines = read_lines(corpus_root, source)  # extracted once per process (rag.pdf)
     page, first = page_location(lines, start)
     return {"page": page, "page_start_line": first,

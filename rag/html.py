@@ -29,7 +29,7 @@ from html.parser import HTMLParser
 
 from rag.roles import CODE, HEADING, MARKUP, TABLE, TEXT, Role
 
-__all__ = ["html_lines", "html_roles", "is_html"]
+__all__ = ["html_lines", "html_roles"]
 
 _HIDDEN = frozenset({"head", "script", "style", "noscript", "template", "svg", "nav",
                      "header", "footer", "aside", "button", "select", "iframe", "object"})
@@ -47,10 +47,6 @@ _PARTING = _PARAGRAPHS | frozenset({"div", "section", "article", "main", "body",
                                     "th", "tr", "pre", "ul", "ol", "dl", "table", "details",
                                     *(f"h{n}" for n in range(1, 7))})
 _CACHE_SIZE = 4096  # pages: a corpus is read whole before it is cut
-
-
-def is_html(source: str) -> bool:
-    return source.lower().endswith((".html", ".htm"))
 
 
 class _Reader(HTMLParser):

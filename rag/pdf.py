@@ -30,7 +30,7 @@ from pathlib import Path
 
 from rag.roles import HEADING, MARKUP, TEXT, Role
 
-__all__ = ["PAGE_BREAK", "UnreadablePdf", "is_pdf", "page_location", "pdf_lines",
+__all__ = ["PAGE_BREAK", "UnreadablePdf", "page_location", "pdf_lines",
            "pdf_roles", "search_text"]
 
 PAGE_BREAK = "\f"
@@ -41,10 +41,6 @@ _lock = threading.Lock()
 
 class UnreadablePdf(Exception):
     """Why a PDF yields no text: its message is the reason, for the warning line."""
-
-
-def is_pdf(source: str) -> bool:
-    return source.lower().endswith(".pdf")
 
 
 def pdf_lines(data: bytes) -> tuple[str, ...]:

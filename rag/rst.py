@@ -29,7 +29,7 @@ from functools import lru_cache
 
 from rag.roles import CODE, FENCE, HEADING, MARKUP, TABLE, TEXT, Role
 
-__all__ = ["is_rst", "rst_roles", "search_text"]
+__all__ = ["rst_roles", "search_text"]
 
 # A title's adornment: one punctuation character repeated (docutils allows any of these).
 _ADORNMENT = re.compile(r"""([!"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~])\1{2,}\s*""")
@@ -57,10 +57,6 @@ NOTHING_DIRECTIVES = frozenset({  # content a reader of the source cannot quote 
 _VERSION_WORDS = {"versionadded": "New in version", "versionchanged": "Changed in version",
                   "deprecated": "Deprecated since version",
                   "versionremoved": "Removed in version"}
-
-
-def is_rst(source: str) -> bool:
-    return source.lower().endswith(".rst")
 
 
 def rst_roles(lines: Sequence[str]) -> tuple[Role, ...]:
