@@ -137,16 +137,17 @@ def _running(lines: tuple[str, ...]) -> set[int]:
             pages.append([])
         elif line.strip() and pages:
             pages[-1].append(n)
+
     def key(n: int) -> str:  # the line less its page number (digits, roman numerals)
         return re.sub(r"\d+|\b[ivxlc]+\b", "#", lines[n].strip().lower()).strip("# ")
 
-    seen: dict[str, set[int]] = {}
-    for number, filled in enumerate(pages):
-        for n in [*filled[:_EDGE_LINES], *filled[-_EDGE_LINES:]]:
-            seen.setdefault(key(n), set()).add(number)
-    common = {k for k, where in seen.items() if len(where) >= max(3, len(pages) // 4)}
-    return {n for filled in pages for n in [*filled[:_EDGE_LINES], *filled[-_EDGE_LINES:]]
-            if key(n) in common}
+    edges = {n: (number, key(n)) for number, filled in enumerate(pages)
+             for n in [*filled[:_EDGE_LINES], *filled[-_EDGE_LINES:]]}
+    pages_of: dict[str, set[int]] = {}
+    for number, text in edges.values():
+        pages_of.setdefault(text, set()).add(number)
+    least = max(3, len(pages) // 4)
+    return {n for n, (_, text) in edges.items() if len(pages_of[text]) >= least}
 
 
 @lru_cache(maxsize=64)
