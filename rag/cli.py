@@ -116,8 +116,8 @@ def _parser() -> argparse.ArgumentParser:
 
     corpus = _Parser(add_help=False)
     corpus.add_argument("--corpus", type=_folder, metavar="DIR",
-                        help="folder of .txt, .md and .rst files (default: $RAG_CORPUS, "
-                             "else seeds)")
+                        help="folder of .txt, .md, .rst, .html and .pdf files (default: "
+                             "$RAG_CORPUS, else seeds)")
     answering = _Parser(add_help=False)
     answering.add_argument("--top-k", type=_positive_int, metavar="N",
                            help="passages to retrieve (default: $RAG_TOP_K, else 8)")
