@@ -71,21 +71,38 @@ def _isolated_env(
     monkeypatch.setattr(rag.api, "_new_engine", lambda s: Engine(s, embedder=embedder))
 
 
+def _write(root: Path, files: dict[str, str | bytes]) -> Path:
+    for name, content in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, encoding="utf-8", newline="")
+    return root
+
+
 @pytest.fixture
 def write_files() -> Callable[[Path, dict[str, str | bytes]], Path]:
     """Write ``{relative path: text or bytes}`` under a folder (creating subfolders)."""
+    return _write
 
-    def write(root: Path, files: dict[str, str | bytes]) -> Path:
-        for name, content in files.items():
-            path = root / name
-            path.parent.mkdir(parents=True, exist_ok=True)
-            if isinstance(content, bytes):
-                path.write_bytes(content)
-            else:
-                path.write_text(content, encoding="utf-8", newline="")
-        return root
 
-    return write
+@pytest.fixture(scope="session")
+def built_engine(
+    tmp_path_factory: pytest.TempPathFactory, embedder: MiniLMEmbedder
+) -> Callable[[dict[str, str | bytes]], Engine]:
+    """An engine over a new folder of ``{relative path: text or bytes}``, indexed: the
+    small corpora a test module asks questions of."""
+
+    def build(files: dict[str, str | bytes]) -> Engine:
+        corpus = _write(tmp_path_factory.mktemp("corpus"), files)
+        engine = Engine(Settings(corpus=corpus, index_dir=tmp_path_factory.mktemp("index")),
+                        embedder=embedder)
+        engine.build()
+        return engine
+
+    return build
 
 
 @pytest.fixture

@@ -4,17 +4,16 @@ element's lines and quote its text."""
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from rag.chunking import sentence_units
 from rag.corpus import Document, FileStamp, document_lines, load_corpus, quote_lines
-from rag.embeddings import MiniLMEmbedder
 from rag.engine import Engine
 from rag.formats import line_roles
 from rag.roles import CODE, HEADING, MARKUP, TABLE, TEXT
-from rag.settings import Settings
 
 PAGE = (Path(__file__).parent / "data" / "sphinx_page.html").read_text(encoding="utf-8")
 
@@ -78,17 +77,13 @@ def test_broken_html_is_read_without_failing(seed: int) -> None:
 
 
 @pytest.fixture(scope="module")
-def mixed_engine(tmp_path_factory: pytest.TempPathFactory, embedder: MiniLMEmbedder) -> Engine:
-    corpus = tmp_path_factory.mktemp("mixed")
-    (corpus / "timeouts.html").write_text(PAGE)
-    (corpus / "install.rst").write_text(
-        "Installation\n============\n\nAcme runs on Python 3.9 or newer.\n")
-    (corpus / "history.md").write_text("# History\n\nAcme was first released in 2019.\n")
-    (corpus / "team.txt").write_text("The Acme team works from Porto.\n")
-    engine = Engine(Settings(corpus=corpus, index_dir=tmp_path_factory.mktemp("index")),
-                    embedder=embedder)
-    engine.build()
-    return engine
+def mixed_engine(built_engine: Callable[[dict[str, str | bytes]], Engine]) -> Engine:
+    return built_engine({
+        "timeouts.html": PAGE,
+        "install.rst": "Installation\n============\n\nAcme runs on Python 3.9 or newer.\n",
+        "history.md": "# History\n\nAcme was first released in 2019.\n",
+        "team.txt": "The Acme team works from Porto.\n",
+    })
 
 
 @pytest.mark.parametrize(

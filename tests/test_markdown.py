@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -168,14 +169,8 @@ response = client.get("https://example.org")
 
 
 @pytest.fixture(scope="module")
-def docs_engine(tmp_path_factory: pytest.TempPathFactory, embedder: MiniLMEmbedder) -> Engine:
-    corpus = tmp_path_factory.mktemp("docs")
-    for name, text in DOCS.items():
-        (corpus / name).write_text(text)
-    engine = Engine(Settings(corpus=corpus, index_dir=tmp_path_factory.mktemp("index")),
-                    embedder=embedder)
-    engine.build()
-    return engine
+def docs_engine(built_engine: Callable[[dict[str, str | bytes]], Engine]) -> Engine:
+    return built_engine(dict(DOCS))
 
 
 def cited(answer: Answer) -> list[tuple[str, int, int]]:

@@ -6,19 +6,18 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from rag.chunking import sentence_units
 from rag.corpus import Document, FileStamp, load_corpus, read_lines
-from rag.embeddings import MiniLMEmbedder
 from rag.engine import Engine
 from rag.errors import SkippedFileWarning
 from rag.formats import line_roles, searchable
 from rag.pdf import PAGE_BREAK, page_location, pdf_lines
 from rag.roles import HEADING, MARKUP, TEXT
-from rag.settings import Settings
 from tests.pdfs import encrypted, pdf_bytes
 
 MANUAL = [
@@ -94,13 +93,8 @@ def test_pdfs_without_text_are_skipped_with_one_line_each(tmp_path: Path) -> Non
 
 
 @pytest.fixture(scope="module")
-def pdf_engine(tmp_path_factory: pytest.TempPathFactory, embedder: MiniLMEmbedder) -> Engine:
-    corpus = tmp_path_factory.mktemp("pdfs")
-    (corpus / "manual.pdf").write_bytes(pdf_bytes(MANUAL))
-    engine = Engine(Settings(corpus=corpus, index_dir=tmp_path_factory.mktemp("index")),
-                    embedder=embedder)
-    engine.build()
-    return engine
+def pdf_engine(built_engine: Callable[[dict[str, str | bytes]], Engine]) -> Engine:
+    return built_engine({"manual.pdf": pdf_bytes(MANUAL)})
 
 
 def test_an_answer_from_a_pdf_names_the_page_and_its_lines(pdf_engine: Engine) -> None:

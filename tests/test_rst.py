@@ -5,18 +5,17 @@ from __future__ import annotations
 
 import hashlib
 import random
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from rag.chunking import line_windows, sentence_units
 from rag.corpus import Document, FileStamp, load_corpus
-from rag.embeddings import MiniLMEmbedder
 from rag.engine import Engine
 from rag.formats import line_roles, searchable
 from rag.roles import CODE, FENCE, HEADING, MARKUP, TABLE, TEXT
 from rag.rst import search_text
-from rag.settings import Settings
 
 PAGE = """\
 .. _guide:
@@ -193,14 +192,8 @@ DOCS = {
 
 
 @pytest.fixture(scope="module")
-def rst_engine(tmp_path_factory: pytest.TempPathFactory, embedder: MiniLMEmbedder) -> Engine:
-    corpus = tmp_path_factory.mktemp("rst")
-    for name, text in DOCS.items():
-        (corpus / name).write_text(text)
-    engine = Engine(Settings(corpus=corpus, index_dir=tmp_path_factory.mktemp("index")),
-                    embedder=embedder)
-    engine.build()
-    return engine
+def rst_engine(built_engine: Callable[[dict[str, str | bytes]], Engine]) -> Engine:
+    return built_engine(dict(DOCS))
 
 
 def _quotes_are_the_lines(engine: Engine, question: str) -> list[tuple[str, int, int]]:
