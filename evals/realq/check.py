@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections import Counter
 from pathlib import Path
+
+from export import corpora_root  # beside this script: where each set's files are laid out
 
 HERE = Path(__file__).resolve().parent
 SPLITS = ("train", "dev", "test")
@@ -31,9 +32,6 @@ CATEGORIES = {"single_fact", "multi_file", "numbers", "conflicting", "paraphrase
               "unanswerable", "adversarial", "code"}
 
 
-def corpora_root(arg: str | None, here: Path = HERE) -> Path:
-    name = here.name
-    return Path(arg or os.environ.get(f"RAG_{name.upper()}_CORPORA", f"/work/{name}/corpora"))
 
 
 def read_lines(root: Path, source: str, cache: dict[str, list[str] | None]) -> list[str] | None:
@@ -137,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     here = args.set.resolve()
     sets = [p if p.is_absolute() or p.exists() else here / p for p in args.sets] or sorted(
         p for split in SPLITS for p in (here / split).glob("*.jsonl"))
-    corpora = corpora_root(args.corpora, here)
+    corpora = Path(args.corpora) if args.corpora else corpora_root(here)
     total: Counter[str] = Counter()
     bad = 0
     for path in sets:
