@@ -27,7 +27,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from html.parser import HTMLParser
 
-from rag.roles import CODE, HEADING, MARKUP, TABLE, TEXT, Role
+from rag.roles import CODE, HEADING, MARKUP, TABLE, TEXT, Role, heading_paths
 
 __all__ = ["html_lines", "html_roles"]
 
@@ -169,15 +169,10 @@ def html_lines(raw: Sequence[str]) -> tuple[str, ...]:
         text = "".join(parts)
         lines.append(text.rstrip() if reader.kinds[n] == CODE else " ".join(text.split()))
     shown = tuple(lines)
-    roles = []
-    path: list[tuple[int, str]] = []
-    for n, text in enumerate(shown):
-        if n in reader.titles:
-            level, title = reader.titles[n]
-            path = [(lvl, t) for lvl, t in path if lvl < level] + [(level, title)]
-        kind = reader.kinds[n] or TEXT
-        roles.append(Role(kind if text.strip() else MARKUP, tuple(t for _, t in path),
-                          reader.blocks[n] or (n + 1, n + 1), reader.headers[n]))
+    paths = heading_paths(len(shown), reader.titles)
+    roles = [Role((reader.kinds[n] or TEXT) if text.strip() else MARKUP, paths[n],
+                  reader.blocks[n] or (n + 1, n + 1), reader.headers[n])
+             for n, text in enumerate(shown)]
     with _LINES_LOCK:
         _LINES[shown] = tuple(roles)
         _LINES.move_to_end(shown)

@@ -19,7 +19,7 @@ import re
 from collections.abc import Sequence
 from functools import lru_cache
 
-from rag.roles import CODE, FENCE, HEADING, MARKUP, TABLE, TEXT, Role
+from rag.roles import CODE, FENCE, HEADING, MARKUP, TABLE, TEXT, Role, heading_paths
 
 __all__ = ["CODE", "FENCE", "HEADING", "MARKUP", "TABLE", "TEXT", "Role", "is_markdown",
            "line_roles", "search_text", "table_cells"]
@@ -118,15 +118,9 @@ def _parsed_roles(lines: tuple[str, ...]) -> tuple[Role, ...]:
         tags_only = kinds[n] == TEXT and not search_text(line)  # "</a>", "<p>"
         if separator or tags_only:
             kinds[n] = MARKUP
-    roles = []
-    path: list[tuple[int, str]] = []
-    for n in range(len(lines)):
-        if n in heading_at:
-            level, text = heading_at[n]
-            path = [(lvl, t) for lvl, t in path if lvl < level] + [(level, text)]
-        roles.append(Role(kinds[n], tuple(t for _, t in path), blocks[n] or (n + 1, n + 1),
-                          headers[n]))
-    return tuple(roles)
+    paths = heading_paths(len(lines), heading_at)
+    return tuple(Role(kinds[n], paths[n], blocks[n] or (n + 1, n + 1), headers[n])
+                 for n in range(len(lines)))
 
 
 def _without_extension_indent(lines: tuple[str, ...]) -> tuple[list[str], list[int]]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["CODE", "FENCE", "HEADING", "MARKUP", "TABLE", "TEXT", "Role"]
+__all__ = ["CODE", "FENCE", "HEADING", "MARKUP", "TABLE", "TEXT", "Role", "heading_paths"]
 
 HEADING = "heading"
 TEXT = "text"  # prose: a paragraph, a list item, a block quote
@@ -31,3 +31,17 @@ class Role:
     def quotable(self) -> bool:
         """Whether the line says something a citation could rest on."""
         return self.kind in _QUOTABLE
+
+
+def heading_paths(count: int, titles: dict[int, tuple[int, str]]) -> list[tuple[str, ...]]:
+    """The heading path in force at each of ``count`` lines, given the titles by line
+    (0-based: level, text): a title ends the paths of its level and deeper, and its own
+    line is under itself."""
+    paths: list[tuple[str, ...]] = []
+    path: list[tuple[int, str]] = []
+    for n in range(count):
+        if n in titles:
+            level, title = titles[n]
+            path = [(lvl, t) for lvl, t in path if lvl < level] + [(level, title)]
+        paths.append(tuple(t for _, t in path))
+    return paths

@@ -27,7 +27,7 @@ import re
 from collections.abc import Sequence
 from functools import lru_cache
 
-from rag.roles import CODE, FENCE, HEADING, MARKUP, TABLE, TEXT, Role
+from rag.roles import CODE, FENCE, HEADING, MARKUP, TABLE, TEXT, Role, heading_paths
 
 __all__ = ["rst_roles", "search_text"]
 
@@ -88,16 +88,10 @@ class _Reader:
         self.about: list[str] = [""] * len(lines)
 
     def roles(self) -> tuple[Role, ...]:
-        out = []
-        path: list[tuple[int, str]] = []
-        for n in range(len(self.lines)):
-            if n in self.titles:
-                level, title = self.titles[n]
-                path = [(lvl, t) for lvl, t in path if lvl < level] + [(level, title)]
-            headings = tuple(t for _, t in path) + ((self.about[n],) if self.about[n] else ())
-            out.append(Role(self.kinds[n], headings,
-                            self.blocks[n] or (n + 1, n + 1), self.headers[n]))
-        return tuple(out)
+        paths = heading_paths(len(self.lines), self.titles)
+        return tuple(Role(self.kinds[n], paths[n] + ((self.about[n],) if self.about[n] else ()),
+                          self.blocks[n] or (n + 1, n + 1), self.headers[n])
+                     for n in range(len(self.lines)))
 
     def blank(self, n: int) -> bool:
         return not self.lines[n].strip()
