@@ -19,6 +19,7 @@ import hashlib
 import os
 import stat
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,6 +37,7 @@ __all__ = [
     "document_lines",
     "load_corpus",
     "quote_lines",
+    "quote_of",
     "read_lines",
     "scan_corpus",
     "split_lines",
@@ -67,11 +69,7 @@ class Document:
 
     def quote(self, start_line: int, end_line: int) -> str:
         """Lines ``start_line..end_line`` (1-based, inclusive) joined by ``\\n``."""
-        if not 1 <= start_line <= end_line <= len(self.lines):
-            raise CitationError(
-                f"{self.source}: lines {start_line}-{end_line} are outside 1-{len(self.lines)}"
-            )
-        return "\n".join(self.lines[start_line - 1 : end_line])
+        return quote_of(self.lines, self.source, start_line, end_line)
 
 
 @dataclass(frozen=True)
@@ -150,7 +148,12 @@ def quote_lines(root: Path, source: str, start_line: int, end_line: int) -> str:
 
     Raises ``CitationError`` if the file is gone, unreadable, or the lines do not exist.
     """
-    lines = read_lines(root, source)
+    return quote_of(read_lines(root, source), source, start_line, end_line)
+
+
+def quote_of(lines: Sequence[str], source: str, start_line: int, end_line: int) -> str:
+    """Lines ``start_line..end_line`` (1-based, inclusive) of ``source``'s ``lines``,
+    joined by ``\\n``; ``CitationError`` if they do not exist."""
     if not 1 <= start_line <= end_line <= len(lines):
         raise CitationError(f"{source}: lines {start_line}-{end_line} are outside 1-{len(lines)}")
     return "\n".join(lines[start_line - 1 : end_line])

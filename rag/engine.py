@@ -14,7 +14,7 @@ from rag.answer.base import AnswerBackend, Draft, StreamingBackend
 from rag.answer.llm import SentenceChecked, Token
 from rag.answer.registry import check_backend, make_backend
 from rag.answer.vocabulary import NEWS
-from rag.corpus import quote_lines, read_lines, scan_corpus
+from rag.corpus import quote_of, read_lines, scan_corpus
 from rag.embeddings import MiniLMEmbedder
 from rag.errors import (
     CitationError,
@@ -214,7 +214,8 @@ def resolve_draft(question: str, draft: Draft, backend: str, corpus_root: Path) 
         )
     citations = []
     for cited in draft.citations:
-        quote = quote_lines(corpus_root, cited.source, cited.start_line, cited.end_line)
+        lines = read_lines(corpus_root, cited.source)  # read once: quoted, and paged
+        quote = quote_of(lines, cited.source, cited.start_line, cited.end_line)
         for evidence in cited.evidence:
             if evidence not in quote:
                 raise CitationError(
@@ -225,7 +226,7 @@ def resolve_draft(question: str, draft: Draft, backend: str, corpus_root: Path) 
         citations.append(
             Citation(source=cited.source, start_line=cited.start_line,
                      end_line=cited.end_line, quote=quote,
-                     **_page(corpus_root, cited.source, cited.start_line, cited.end_line))
+                     **_page(lines, cited.source, cited.start_line, cited.end_line))
         )
     used = {int(m) for m in MARKER.findall(draft.text)}
     if not citations or used != set(range(1, len(citations) + 1)):
@@ -238,12 +239,11 @@ def resolve_draft(question: str, draft: Draft, backend: str, corpus_root: Path) 
     )
 
 
-def _page(corpus_root: Path, source: str, start: int, end: int) -> dict[str, int]:
+def _page(lines: tuple[str, ...], source: str, start: int, end: int) -> dict[str, int]:
     """Where a PDF citation's lines are: its page and the lines within the page (from
     the start's page; lines that run onto the next page end with that page's line)."""
     if file_format(source) != "pdf":
         return {}
-    lines = read_lines(corpus_root, source)  # extracted once per process (rag.pdf)
     page, first = page_location(lines, start)
     return {"page": page, "page_start_line": first,
             "page_end_line": page_location(lines, end)[1]}
