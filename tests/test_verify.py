@@ -31,6 +31,15 @@ DELEGATIONS = ("Delegations from more than 70 countries are attending Army-2022 
         # Negation is compared clause by clause.
         ("Egypt did not buy 500 T-90 tanks, but India bought 450.",
          "Egypt bought 500 T-90 tanks, but India bought 450."),
+        # A contraction negates ("don't"), and so does its absence.
+        ("We support response.is_ok.", "We don't support `response.is_ok`."),
+        ("The war had affected arms exports.",
+         "Chemezov said that the war had not affected arms exports."),
+        # "None" opening a sentence is a negation, not Python's value.
+        ("Delegates signed the deal.", "None of the delegates signed the deal."),
+        # A yes/no particle does not hide the claim after it.
+        ("Yes: uploads must not be opened in binary mode.",
+         "Upload files must be opened in binary mode."),
     ],
 )
 def test_unsupported(sentence: str, line: str) -> None:
@@ -52,6 +61,18 @@ def test_unsupported(sentence: str, line: str) -> None:
         ("KCNA did not identify the forces, but it typically means the United States.",
          "KCNA did not identify the forces, but it typically means the United States."),
         ("Over 50,000 troops take part.", "More than 50,000 troops take part."),
+        # What is said is not negated by who says it, nor the speaker by what is said.
+        ("Sergei Chemezov is the head of the state defense conglomerate Rostech.",
+         "Sergei Chemezov, head of the state defense conglomerate Rostech, said on Monday "
+         "that the military actions in Ukraine had not affected the volume of arms exports."),
+        ("HTTPX does not support response.is_ok, since the naming is ambiguous.",
+         "We don't support `response.is_ok` since the naming is ambiguous there."),
+        # Python's None is a value, not a negation; "No:" answers, the claim follows.
+        ("max_connections defaults to 100.",
+         "`max_connections`, maximum number of allowable connections, or `None` for no "
+         "limits. (Default 100)"),
+        ("No: upload files must be opened in binary mode.",
+         "Upload files must be opened in binary mode."),
     ],
 )
 def test_supported(sentence: str, line: str) -> None:

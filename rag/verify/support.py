@@ -39,6 +39,13 @@ _FRAMING = {"source", "sources", "differ", "differs", "disagree", "disagrees", "
 _NEGATIONS = {"not", "no", "never", "none", "neither", "nor", "without", "cannot", "nothing",
               "n't", "unable", "failed", "denied", "refused"}
 _TOKEN = re.compile(r"[\w’'-]+")
+# A yes/no answer's particle before its claim: "No: uploads must be binary."
+_ANSWER_PARTICLE = re.compile(r"^\s*(?:no|yes)\b\s*[,:;.—–-]\s*", re.I)
+# Python's None as a value: "`None`", or "None" inside a sentence ("or None to allow").
+_NONE_VALUE = re.compile(r"`None`|(?<=[\w,(] )None\b")
+_RUN = 3  # cited clauses a sentence clause may be matched with at once
+# Where reported speech starts inside a clause: "X said (that) ...", "X says ...".
+_REPORTED = re.compile(r"\b(?:said|says|told|added|stated|noted)\b(?:\s+that\b)?|\bthat\b")
 # Words that hedge a figure: "more than 450", "nearly 500", "up to 60".
 _HEDGE = re.compile(r"\b(?:more than|over|nearly|almost|about|around|roughly|some|up to|"
                     r"at least|less than|fewer than|under|approximately)\s+$", re.I)
@@ -79,8 +86,9 @@ def sentence_support(sentence: str, quotes: list[str], question: str = "") -> Su
         if found / len(content) < MIN_CONTENT:
             absent = [w for w in content if form(w) not in have]
             reasons.append(f"words not in the cited lines: {', '.join(absent[:8])}")
+    claim = _ANSWER_PARTICLE.sub("", sentence)  # "No: X" claims X; the "No" answers
     if any(_negated(part) != _negated(_best_clause(part, quotes))
-           for part in (sentence[a:b] for a, b in clauses(sentence))):
+           for part in (claim[a:b] for a, b in clauses(claim))):
         reasons.append("negation differs from the cited lines")
     if not reasons and not _quoted_whole(sentence, quotes):
         figures = [n for n in numbers if any(c.isdigit() for c in n)]
@@ -232,19 +240,33 @@ def _names_by_clause(
 
 
 def _negated(text: str) -> bool:
-    low = text.lower().replace("’", "'")
-    return any(w in _NEGATIONS for w in re.findall(r"[a-z]+|n't", low))
+    """Whether the text says "not": a negation word or a contraction ("don't"); the
+    code value ``None`` (capitalised inside a sentence, or in backticks) is no
+    negation."""
+    text = _NONE_VALUE.sub(" ", text.replace("’", "'"))
+    return any(w in _NEGATIONS or w.endswith("n't")
+               for w in re.findall(r"[a-z]+n't|[a-z]+", text.lower()))
 
 
 def _best_clause(sentence: str, quotes: list[str]) -> str:
+    """The run of cited clauses (one to ``_RUN``, of one sentence) that shares most words
+    with ``sentence``: of runs sharing as many, the shortest. A clause that reports
+    speech is cut where the report starts ("Chemezov, head of Rostech, said | that
+    exports had not fallen"), so the negation of what was said is not laid on who said
+    it; a sentence clause that says what two cited clauses say ("They don't support
+    is_ok, since the naming is ambiguous and...") is matched with both."""
     wanted = {BASE.form(w) for w in words(sentence) if w not in STOPWORDS}
-    best, best_overlap = "", -1
+    best, best_key = "", (-1, 0)
     for quote in quotes:
         for line in quote.split("\n"):
             for a, b in sentence_spans(line):
-                for c, d in clauses(line[a:b]):
-                    clause = line[a:b][c:d]
-                    overlap = len(wanted & {BASE.form(w) for w in words(clause)})
-                    if overlap > best_overlap:
-                        best, best_overlap = clause, overlap
+                text = line[a:b]
+                pieces = [piece for c, d in clauses(text) for piece in _REPORTED.split(text[c:d])]
+                for first in range(len(pieces)):
+                    for last in range(first + 1, min(first + _RUN, len(pieces)) + 1):
+                        run = " ".join(pieces[first:last])
+                        said = words(run)
+                        key = (len(wanted & {BASE.form(w) for w in said}), -len(said))
+                        if key > best_key:
+                            best, best_key = run, key
     return best
