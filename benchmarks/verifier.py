@@ -5,7 +5,8 @@ documentation, both the local 1.5B model's; evals/capable/labels-news.jsonl and
 labels-docs.jsonl, a capable model's about seeds/ and the httpx docs; labelled by reading
 their cited lines: supported, and answering the question).
 
-    python benchmarks/verifier.py [--show] [--judge-at 0.5 ...]
+    python benchmarks/verifier.py [--show] [--judge-model FILE [--judge-tokens 160] \
+        --judge-at 0.5 ... --judge-below 0.0 ...]
 
 "Passed" means the checker let a sentence through. On the real sentences the checker is
 the LLM path's, run as it runs there (``rag.answer.checking.Checker``: support, then
@@ -19,9 +20,11 @@ acceptable when its labels say both supported and answering.
 * balanced accuracy: the mean of the two recalls (unacceptable dropped, acceptable passed).
 Wrong calls are printed with --show, so the checker's blind spots are on the record.
 
-``--judge-at T``: the checks again with the answer judge (the packaged answerability
-model) allowed to overrule the word check at probability T (``Checker.judge_at``); one
-report per T.
+``--judge-model FILE`` (an answer judge made by ``scripts/answerability/
+make_judge_rows.py`` and ``train.py``): the LLM path's checks again with that judge
+allowed to overrule the word checks at probability T and to drop what every check passed
+below V (``Checker.judge_at``, ``Checker.judge_below``), one report per ``--judge-at T``
+and ``--judge-below V``; ``--judge-tokens``: the length it was trained at.
 """
 
 from __future__ import annotations
@@ -32,7 +35,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from rag.answer.checking import CheckedSentence, Checker
+from rag.answer.answerability import AnswerabilityModel, judge_passage
+from rag.answer.checking import CheckedSentence, Checker, Judge
 from rag.answer.context import SourceLine
 from rag.answer.lexicon import WordVectors
 from rag.corpus import quote_lines, read_lines
@@ -53,9 +57,15 @@ LABELLED = ((ROOT / "evals" / "verifier_real.jsonl", SEEDS),
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--show", action="store_true", help="print every wrong call")
-    parser.add_argument("--judge-at", type=float, nargs="*", default=[],
-                        help="also check with the answer judge at these thresholds")
+    parser.add_argument("--judge-model", type=Path, help="an answer judge's .onnx file")
+    parser.add_argument("--judge-tokens", type=int, default=160,
+                        help="the judge's input length, as trained")
+    parser.add_argument("--judge-at", type=float, nargs="*", default=[0.5],
+                        help="report the checks with the judge at these thresholds")
+    parser.add_argument("--judge-below", type=float, nargs="*", default=[0.0],
+                        help="and these drop thresholds")
     args = parser.parse_args()
+    judge = judge_of(args.judge_model, args.judge_tokens) if args.judge_model else None
     hand = [json.loads(line) for line in (ROOT / "evals" / "verifier.jsonl").open()]
     calls = []
     for row in hand:
@@ -67,16 +77,26 @@ def main() -> None:
     for path, corpus in LABELLED:
         rows = [json.loads(line) for line in path.open()] if path.exists() else []
         rows = [r for r in rows if r["supported"] is not None and r["answers"] is not None]
-        if rows and corpus.is_dir():
-            measure(path.relative_to(ROOT).as_posix(), rows, corpus, similar, args.show)
-            for at in args.judge_at:
+        if not rows or not corpus.is_dir():
+            continue
+        measure(path.relative_to(ROOT).as_posix(), rows, corpus, similar, args.show)
+        for at in args.judge_at if judge is not None else []:
+            for below in args.judge_below:
                 judged = []
                 for r in rows:
-                    checked = checked_row(r, similar, corpus, at)
+                    checked = checked_row(r, similar, corpus, judge, at, below)
                     judged.append((r["supported"] and r["answers"], checked.passed,
                                    f"{r['question']} -> {r['sentence']}",
                                    list(checked.problems)))
-                report(f"  ... with the answer judge at {at}", judged, args.show)
+                report(f"  ... with the answer judge at {at}, below {below}", judged,
+                       args.show)
+
+
+def judge_of(model_file: Path, tokens: int = 160) -> Judge:
+    """The answer judge in ``model_file``, reading ``tokens`` tokens."""
+    model = AnswerabilityModel(model_file, max_tokens=tokens)
+    return lambda question, sentence, cited: float(
+        model.probabilities(question, [judge_passage(sentence, cited)])[0])
 
 
 def measure(name: str, rows: list[dict[str, Any]], corpus: Path, similar: Any,
@@ -97,26 +117,18 @@ def measure(name: str, rows: list[dict[str, Any]], corpus: Path, similar: Any,
 
 
 def checked_row(row: dict[str, Any], similar: Any, corpus: Path = SEEDS,
-                judge_at: float | None = None) -> CheckedSentence:
+                judge: Judge | None = None, judge_at: float = 0.5,
+                judge_below: float = 0.0) -> CheckedSentence:
     """The row's sentence checked as the LLM path checks it, with only its cited lines
-    handed out (so the checker cannot cite another); with ``judge_at``, with the answer
-    judge allowed to overrule the word check at that probability."""
+    handed out (so the checker cannot cite another), with ``judge`` at these
+    thresholds."""
     lines = {}
     for n, place in enumerate(row["cites"], 1):
         text = quote_lines(corpus, place["source"], place["line"], place["line"]).strip()
         lines[f"S{n}"] = SourceLine(f"S{n}", place["source"], place["line"], text)
-    judge = None
-    if judge_at is not None:
-        from rag.answer.answerability import packaged_model
-
-        model = packaged_model()
-
-        def judge(question: str, text: str) -> float:
-            return float(model.probabilities(question, [text])[0])
-
     checker = Checker(lines, row["question"], similar,
                       lambda source: read_lines(corpus, source), judge=judge,
-                      judge_at=1.0 if judge_at is None else judge_at)
+                      judge_at=judge_at, judge_below=judge_below)
     return checker.sentence(row["sentence"], list(lines))
 
 

@@ -66,13 +66,14 @@ def test_a_paraphrased_answer_passes(question: str, sentence: str, line: str) ->
     assert answers_question(question, sentence, [line]) == []
 
 
-def _checker(question: str, line: str, judge_at: float, said: list[str]) -> Checker:
-    def judge(asked: str, text: str) -> float:
-        said.append(text)
-        return 0.9
+def _checker(question: str, line: str, judge_at: float, said: list[str],
+             judge_below: float = 0.0, gives: float = 0.9) -> Checker:
+    def judge(asked: str, sentence: str, cited: str) -> float:
+        said.append(f"{sentence} -> {cited}")
+        return gives
 
     return Checker({"S1": SourceLine("S1", "fleet.txt", 1, line)}, question, judge=judge,
-                   judge_at=judge_at)
+                   judge_at=judge_at, judge_below=judge_below)
 
 
 def test_the_judge_overrules_only_the_word_check() -> None:
@@ -81,7 +82,7 @@ def test_the_judge_overrules_only_the_word_check() -> None:
     said: list[str] = []
     checker = _checker("How big is the harbour fleet?", FLEET, 0.8, said)
     assert checker.sentence(FLEET, ["S1"]).passed
-    assert said == [FLEET]
+    assert said == [f"{FLEET} -> {FLEET}"]  # the sentence and its cited line
     strict = _checker("How big is the harbour fleet?", FLEET, 0.95, said)
     assert not strict.sentence(FLEET, ["S1"]).passed
     said.clear()
@@ -89,3 +90,29 @@ def test_the_judge_overrules_only_the_word_check() -> None:
     checked = price.sentence(FLEET, ["S1"])
     assert not checked.passed
     assert said == []  # no money in the lines: the typed check stands, unasked
+
+
+def test_the_judge_may_drop_what_the_word_checks_pass() -> None:
+    """Below ``judge_below`` a sentence every word check passes is dropped, and said to
+    be the judge's call; at or above it, it stands."""
+    said: list[str] = []
+    asked = "How many ferries does the harbour fleet have?"
+    doubted = _checker(asked, FLEET, 0.5, said, judge_below=0.2, gives=0.1)
+    checked = doubted.sentence(FLEET, ["S1"])
+    assert not checked.passed
+    assert "answer judge" in " ".join(checked.problems)
+    assert _checker(asked, FLEET, 0.5, said, judge_below=0.2, gives=0.3).sentence(
+        FLEET, ["S1"]).passed
+
+
+def test_what_another_backend_wrote_is_judged_by_the_same_check() -> None:
+    """``Checker.answering``, which the LLM path's fallback filter calls on the other
+    backend's cited sentences, is the check its own sentences get: the word checks, then
+    the judge where it may speak."""
+    said: list[str] = []
+    checker = _checker("How big is the harbour fleet?", FLEET, 0.8, said)
+    assert checker.answering(FLEET, [FLEET], [("fleet.txt", 1)], []) == []
+    assert said == [f"{FLEET} -> {FLEET}"]
+    unjudged = Checker({"S1": SourceLine("S1", "fleet.txt", 1, FLEET)},
+                       "How big is the harbour fleet?")
+    assert unjudged.answering(FLEET, [FLEET], [("fleet.txt", 1)], [])

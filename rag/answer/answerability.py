@@ -26,7 +26,7 @@ import numpy.typing as npt
 
 from rag.embeddings import minilm_tokenizer, onnx_session
 
-__all__ = ["AnswerabilityModel", "packaged_model"]
+__all__ = ["AnswerabilityModel", "judge_passage", "packaged_model"]
 
 MODEL_FILE = "answerability.onnx"
 MAX_TOKENS = 96  # as trained (scripts/answerability/train.py)
@@ -41,8 +41,11 @@ class AnswerabilityModel:
     cannot keep several cores busy, so ``workers`` runs go side by side, each on one
     thread (default: one per core, at most 4)."""
 
-    def __init__(self, model_path: Path | None = None, workers: int | None = None) -> None:
+    def __init__(self, model_path: Path | None = None, workers: int | None = None,
+                 packaged: str = MODEL_FILE, max_tokens: int = MAX_TOKENS) -> None:
         self.model_path = model_path
+        self.packaged = packaged
+        self.max_tokens = max_tokens
         self.workers = workers or min(4, os.cpu_count() or 1)
         self._loaded: tuple[Any, Any] | None = None
         self._lock = threading.Lock()
@@ -85,10 +88,10 @@ class AnswerabilityModel:
                     session = onnx_session(self.model_path, threads=1)
                 else:
                     # A real file for onnxruntime, also from a zipped install.
-                    packaged = resources.files("rag._model") / MODEL_FILE
+                    packaged = resources.files("rag._model") / self.packaged
                     with resources.as_file(packaged) as path:
                         session = onnx_session(path, threads=1)
-                self._loaded = (session, minilm_tokenizer(MAX_TOKENS))
+                self._loaded = (session, minilm_tokenizer(self.max_tokens))
                 if self.workers > 1:  # onnxruntime's run() may be called from threads
                     self._pool = ThreadPoolExecutor(self.workers, "rag-answerability")
             return self._loaded
@@ -99,3 +102,11 @@ def packaged_model() -> AnswerabilityModel:
     """The packaged model, one per process: it is read-only, and loading it takes a
     moment that every engine need not pay again."""
     return AnswerabilityModel()
+
+
+def judge_passage(sentence: str, cited: str) -> str:
+    """What an answer judge (``scripts/answerability/make_judge_rows.py``) reads after the
+    question: the sentence written in reply, then what its cited lines say after their
+    heading path. It is asked whether the sentence, resting on those lines, gives the
+    asker what they asked for (that the lines support it is checked apart)."""
+    return f"{sentence} | {cited}"

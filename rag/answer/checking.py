@@ -5,7 +5,8 @@ server that ignores the schema writes). Each sentence then goes through ``Checke
 1. ids the code did not hand out for this question are set aside;
 2. the lines its ids point to must support it (``rag.verify.sentence_support``) and it must
    answer the question (``rag.verify.answers_question``, which may look for a name the
-   cited lines lack in the lines just before them or their file's title);
+   cited lines lack in the lines just before them or their file's title; a judge that
+   reads paraphrase may be given to overrule its word checks, ``Checker.judge``);
 3. it keeps only the ids its support needs, and is checked for answering with those: a
    line cited only for carrying the question's words ("at the arms fair") is no
    evidence of the answer;
@@ -32,13 +33,17 @@ from rag.prompts import REFUSAL_SENTINEL
 from rag.verify import ID_MARKERS, answers_question, sentence_support, split_marked
 from rag.verify.relevance import UNSPOKEN
 
-__all__ = ["NEARBY", "CheckedSentence", "Checker", "check_answer", "read_completion",
+__all__ = ["NEARBY", "CheckedSentence", "Checker", "Judge", "check_answer", "read_completion",
            "split_item"]
 
 NEARBY = 3  # lines before a cited line that may name what it leaves out
-# The question and what the cited lines say (after their heading path) -> the
-# probability that they state its answer (rag.answer.answerability).
-Judge = Callable[[str, str], float]
+# The question, a sentence, and what its cited lines say after their heading path -> how
+# likely the sentence answers the question.
+Judge = Callable[[str, str, str], float]
+# The word checks' verdicts, which the judge may overrule: the question's words, names or
+# asked noun not found in the cited lines, no reason given.
+OVERRULABLE = (UNSPOKEN, "does not name ", "gives no reason")
+NOT_ANSWERING = "it does not answer what the question asks (the answer judge)"
 
 
 @dataclass(frozen=True)
@@ -72,12 +77,16 @@ class Checker:
     question: str = ""
     similar: Similarity = exact_similarity
     document: Callable[[str], Sequence[str]] | None = None
-    # Where the question's words are not in the cited lines (``UNSPOKEN``, the one word
-    # check), a judge that reads paraphrase may say the lines answer it anyway: at
-    # ``judge_at`` or above, the sentence answers. The typed checks (a figure for how
-    # many, the subject's name) are never overruled.
+    # An answer judge (none by default: no judge measured yet beats the word checks on
+    # the labelled sentences, benchmarks/verifier.py): how likely the sentence, resting
+    # on its cited lines, answers the question. Where only the word checks fail
+    # (``OVERRULABLE``: the question's words or names not in the lines), at ``judge_at``
+    # or above the sentence answers anyway; where every check passes, below
+    # ``judge_below`` it does not. The typed checks (a figure for how many, a date for
+    # when, the figure bound to the asked subject) are never overruled.
     judge: Judge | None = None
-    judge_at: float = 1.0
+    judge_at: float = 0.5
+    judge_below: float = 0.0
     _files: dict[str, tuple[str, ...]] = field(
         default_factory=dict, init=False, repr=False, compare=False)
 
@@ -116,27 +125,35 @@ class Checker:
                 ids = fewer
         if not self.question:
             return ids, []
-        quotes = self._quotes(text, ids)
-        problems = answers_question(self.question, text, quotes, self._around(ids),
-                                    self.similar)
-        if (problems and self.judge is not None
-                and all(p.startswith(UNSPOKEN) for p in problems)
-                and self.judge(self.question, self._judged(ids, quotes)) >= self.judge_at):
-            return ids, []
-        return ids, problems
+        places = [(self.lines[i].source, self.lines[i].line) for i in ids]
+        return ids, self.answering(text, self._quotes(text, ids), places, self._around(ids))
 
-    def _judged(self, ids: Sequence[str], quotes: list[str]) -> str:
+    def answering(self, text: str, quotes: list[str], places: Sequence[tuple[str, int]],
+                  around: Sequence[str]) -> list[str]:
+        """Why ``text``, citing ``quotes`` (the lines at ``places``, file and line), does
+        not answer the question; [] when it does. ``around``: other lines of the cited
+        files. The word checks, then the judge where it may speak (see ``judge``)."""
+        problems = answers_question(self.question, text, quotes, around, self.similar)
+        if self.judge is None or not all(p.startswith(OVERRULABLE) for p in problems):
+            return problems
+        if self.judge_at >= 1.0 if problems else self.judge_below <= 0.0:
+            return problems  # the judge could not change the verdict
+        judged = self.judge(self.question, text, self._judged(places, quotes))
+        if problems:
+            return [] if judged >= self.judge_at else problems
+        return [NOT_ANSWERING] if judged < self.judge_below else []
+
+    def _judged(self, places: Sequence[tuple[str, int]], quotes: list[str]) -> str:
         """What the judge reads of the cited lines: each after its heading path (where its
         file has one), as the index reads it."""
         parts = []
-        for line_id, quote in zip(ids, quotes, strict=True):
-            line = self.lines[line_id]
+        for (source, line), quote in zip(places, quotes, strict=True):
             path = ""
-            if self.document is not None and is_structured(line.source):
-                roles = line_roles(self._file(line.source), line.source)
-                if 0 < line.line <= len(roles):
-                    path = " > ".join(roles[line.line - 1].headings)
-            parts.append(searchable(line.source, quote, path))
+            if self.document is not None and is_structured(source):
+                roles = line_roles(self._file(source), source)
+                if 0 < line <= len(roles):
+                    path = " > ".join(roles[line - 1].headings)
+            parts.append(searchable(source, quote, path))
         return " ".join(parts)
 
     def _unsupported(self, text: str, ids: Sequence[str]) -> list[str]:

@@ -32,7 +32,7 @@ from rag.corpus import read_lines
 from rag.errors import StructuredOutputRejected
 from rag.prompts import REFUSAL_SENTINEL, load_template, render
 from rag.types import Verification
-from rag.verify import answers_question, split_cited
+from rag.verify import split_cited
 from rag.verify.markers import literal_brackets
 
 if TYPE_CHECKING:
@@ -267,8 +267,8 @@ def _answering(draft: Draft, checker: Checker) -> Draft | None:
         cited = [draft.citations[n - 1] for n in numbers if 0 < n <= len(draft.citations)]
         quotes = [" ".join(c.evidence) for c in cited]
         around = [text for c in cited for text in checker.nearby(c.source, c.start_line)]
-        if quotes and not answers_question(checker.question, sentence, quotes, around,
-                                           checker.similar):
+        places = [(c.source, c.start_line) for c in cited]
+        if quotes and not checker.answering(sentence, quotes, places, around):
             kept.append((sentence, numbers))
     if not kept:
         return None

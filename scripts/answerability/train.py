@@ -164,6 +164,8 @@ def train(args: argparse.Namespace) -> None:
     missing, unexpected = model.bert.load_state_dict(weights, strict=False)
     if unexpected or any("position_ids" not in k for k in missing):
         raise SystemExit(f"weights do not fit: missing {missing}, unexpected {unexpected}")
+    if args.init is not None:  # train further from a cross-encoder trained here
+        model.load_state_dict(torch.load(args.init, map_location="cpu"))
     model.to(device)
     tok = tokenizer(args.max_tokens)
     torch.set_num_threads(os.cpu_count() or 1)
@@ -273,6 +275,8 @@ def main() -> None:
     parser.add_argument("--pairs", type=Path, required=True)
     parser.add_argument("--weights", type=Path, required=True)
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--init", type=Path,
+                        help="start from this answerability.pt instead of --weights alone")
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--lr", type=float, default=5e-5)
     parser.add_argument("--batch", type=int, default=32)
