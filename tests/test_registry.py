@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -138,3 +139,31 @@ def test_a_package_adds_a_backend_through_an_entry_point(tmp_path: Path) -> None
          "How many ferries are there?"],
         capture_output=True, text=True, env=env, timeout=600, check=False)
     assert "The plugin says so" not in default.stdout
+
+
+def test_rag_eval_runs_a_registered_backend_by_name(
+    registered: None, seeds_engine: Engine, tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``rag eval --backend NAME`` scores any registered backend beside the others: live,
+    as ``rag ask --backend NAME`` runs it, when it has no recording."""
+    items = (Path(__file__).resolve().parent.parent / "evals" / "dataset.jsonl")
+    small = tmp_path / "two.jsonl"
+    small.write_text("".join(items.read_text(encoding="utf-8").splitlines(True)[:2]),
+                     encoding="utf-8")
+    assert main(["eval", "--backend", "first-line", "--backend", "extractive", "--set",
+                 str(small), "--corpus", str(seeds_engine.corpus_root),
+                 "--out", str(tmp_path / "reports")]) == 0
+    report = json.loads((tmp_path / "reports" / "two.json").read_text(encoding="utf-8"))
+    assert set(report) == {"first-line", "extractive"}
+    assert report["first-line"]["summary"]["items"] == 2
+    assert "live" in report["first-line"]["note"]
+    assert "first-line" in capsys.readouterr().out
+
+
+def test_rag_eval_refuses_a_backend_nobody_registered(
+    seeds_engine: Engine, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["eval", "--backend", "nope", "--corpus",
+                 str(seeds_engine.corpus_root)]) != 0
+    assert "unknown backend nope" in capsys.readouterr().err

@@ -1,5 +1,6 @@
 """The answerers ``rag eval`` compares: extractive (live), openai and the LlamaIndex
-CitationQueryEngine baseline (both over recorded HTTP; see runner.py)."""
+CitationQueryEngine baseline (both over recorded HTTP), and any registered backend by
+name (see runner.py)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from rag.types import Answer
 
 __all__ = [
     "Replayed",
+    "backend_answerer",
     "baseline_answerer",
     "extractive_answerer",
     "openai_answerer",
@@ -31,6 +33,11 @@ _QUESTION_LINE = re.compile(r"(?:Question|Query):\s*(.*)")
 
 def extractive_answerer(engine: Engine, top_k: int) -> Answerer:
     return lambda item: engine.ask(item.question, top_k=top_k, backend="extractive")
+
+
+def backend_answerer(engine: Engine, name: str, top_k: int) -> Answerer:
+    """Any registered backend (a plugin), as ``rag ask --backend NAME`` runs it."""
+    return lambda item: engine.ask(item.question, top_k=top_k, backend=name)
 
 
 def openai_answerer(engine: Engine, settings: Settings, top_k: int) -> Answerer:

@@ -8,6 +8,11 @@ Backends:
 * ``baseline``: LlamaIndex's ``CitationQueryEngine`` over the same retrieved passages
   (``RagRetriever``) and the same recorded LLM endpoint, its ``[n]`` markers mapped to
   the passages' lines and scored by the same metrics, unverified, as it ships.
+* on request (``--backend NAME``): ``local``, the openai row's recordings under the local
+  backend's own name (they are the local model's), and any other registered backend
+  (``rag.answer.registry``: a plugin), through the engine like ``rag ask --backend NAME``,
+  its HTTP replayed from ``NAME-<set>.yaml`` where that recording exists (``--record``
+  makes it), live where it does not.
 Eval cassettes match a request by its question and turn (first answer, repair), not by
 its whole body, so a retrieval change replays the same model output against the new
 context (whose ids the verifier then checks) instead of failing; re-record to refresh.
@@ -41,7 +46,7 @@ __all__ = [
     "write_reports",
 ]
 
-BACKENDS = ("extractive", "openai", "baseline")
+BACKENDS = ("extractive", "openai", "baseline")  # the rows run when none is named
 Answerer = Callable[[EvalItem], Answer]
 
 
