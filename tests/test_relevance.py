@@ -25,6 +25,8 @@ FLEET = "The harbour fleet has 12 ferries."
         ("How many ferries does the Oslo fleet have?", FLEET, FLEET, "oslo"),
         # A "why" with no reason given.
         ("Why does the fleet have 12 ferries?", FLEET, FLEET, "reason"),
+        # A count is no duration, whatever follows it.
+        ("How long does the crossing take?", FLEET, FLEET, "duration"),
     ],
 )
 def test_a_sentence_that_does_not_answer_is_refused(
@@ -43,6 +45,16 @@ def test_a_sentence_that_does_not_answer_is_refused(
          "The bridge opened on September 3, 1998."),
         ("Who opened the bridge?", "Mayor Anna Berg opened the bridge.",
          "Mayor Anna Berg opened the bridge in 1998."),
+        # Units as settings write them are durations: "600s", "5 min", "250 ms".
+        ("How long are cached pages kept by default?",
+         "By default, cached pages are kept for 600s.",
+         "`cache_ttl`, the lifetime of a cached page, or `None` to never expire. "
+         "(Default 600s)"),
+        ("How long does a session last?", "A session lasts 5 min.",
+         "A session lasts 5 min unless renewed."),
+        # A month's abbreviation is the month: "Sept. 3" is "September 3".
+        ("When did the bridge open?", "The bridge opened on Sept. 3, 1998.",
+         "The bridge opened on September 3, 1998."),
     ],
 )
 def test_a_sentence_that_answers_passes(question: str, sentence: str, line: str) -> None:

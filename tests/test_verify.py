@@ -73,6 +73,8 @@ def test_unsupported(sentence: str, line: str) -> None:
          "limits. (Default 100)"),
         ("No: upload files must be opened in binary mode.",
          "Upload files must be opened in binary mode."),
+        # A month's abbreviation names the month.
+        ("The bridge opened on Sept. 3, 1998.", "The bridge opened on September 3, 1998."),
     ],
 )
 def test_supported(sentence: str, line: str) -> None:

@@ -64,8 +64,11 @@ _YEAR_DIGITS = r"(?:1[5-9]|20)\d\d"
 _YEARLY = rf"{_YEAR_DIGITS}|\d0s|centur(?:y|ies)"
 _CALENDAR = re.compile(rf"\b(?:{_MONTHS}|{_YEARLY})", re.IGNORECASE)
 _YEAR = re.compile(rf"\b(?:{_YEARLY})", re.IGNORECASE)
-_TIME_UNIT = re.compile(r"[- ]?(?:days?|weeks?|months?|years?|hours?|decades?)\b",
-                        re.IGNORECASE)
+# A duration's unit after its number, written out or short as settings write it ("600s",
+# "5 min", "250 ms", "2h").
+_TIME_UNIT = re.compile(
+    r"[- ]?(?:days?|weeks?|months?|years?|hours?|decades?|minutes?|seconds?|"
+    r"milliseconds?|mins?|secs?|hrs?|ms|s|h)\b", re.IGNORECASE)
 _NAME = re.compile(
     r"(?:[A-Z][\w’'-]*[a-z0-9][\w’'-]*|[A-Z]{2,}[\w-]*|[A-Z]\.)"
     r"(?:\s+(?:of\s+|the\s+|de\s+)?(?:[A-Z][\w’'-]*|[A-Z]{2,}))*"

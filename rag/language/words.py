@@ -105,6 +105,14 @@ def number_form(word: str) -> str:
     return NUMBER_WORDS.get(word, word)
 
 
+# A month's abbreviation is its name: "Sept. 3" is "September 3". ("mar" and "may" are
+# words too, and "may" is no abbreviation.)
+_MONTH_ABBREVIATIONS = {"jan": "january", "feb": "february", "apr": "april", "jun": "june",
+                        "jul": "july", "aug": "august", "sep": "september",
+                        "sept": "september", "oct": "october", "nov": "november",
+                        "dec": "december"}
+
+
 class Vocabulary:
     """When two words count as the same: ``form`` maps a word to a comparable form.
 
@@ -130,7 +138,7 @@ class Vocabulary:
         head, dash, tail = word.partition("-")
         if dash and tail.isalpha() and head in self.places:
             word = head
-        word = _IRREGULAR.get(word, word)
+        word = _IRREGULAR.get(word, _MONTH_ABBREVIATIONS.get(word, word))
         return stem(self.places.get(word, word))
 
     def forms(self, word_list: Iterable[str]) -> set[str]:
