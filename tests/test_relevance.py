@@ -25,6 +25,10 @@ FLEET = "The harbour fleet has 12 ferries."
         ("How many ferries does the Oslo fleet have?", FLEET, FLEET, "oslo"),
         # A "why" with no reason given.
         ("Why does the fleet have 12 ferries?", FLEET, FLEET, "reason"),
+        # ... and what the question sentence asks must still be spoken of.
+        ("I created an async client without a context manager. How do I shut it down "
+         "properly?", "The client uses a connection pool.",
+         "The client uses a connection pool.", "shut"),
         # A count is no duration, whatever follows it.
         ("How long does the crossing take?", FLEET, FLEET, "duration"),
     ],
@@ -52,6 +56,11 @@ def test_a_sentence_that_does_not_answer_is_refused(
          "(Default 600s)"),
         ("How long does a session last?", "A session lasts 5 min.",
          "A session lasts 5 min unless renewed."),
+        # A scene set before the question is why the user asks, not what the lines
+        # must speak of: the question sentence is what is asked.
+        ("My shell sets a proxy for everything, and one old script breaks. How do I close "
+         "the client properly?", "Close the client with client.close().",
+         "Close the client properly with `client.close()`."),
         # A month's abbreviation is the month: "Sept. 3" is "September 3".
         ("When did the bridge open?", "The bridge opened on Sept. 3, 1998.",
          "The bridge opened on September 3, 1998."),

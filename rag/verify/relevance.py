@@ -64,6 +64,7 @@ __all__ = ["MIN_ASKED", "MIN_NAMED", "NEAR_WORD", "NO_KIND", "UNSPOKEN", "answer
 NEAR_WORD = 0.45  # least similarity for a word to stand for an asked word
 MIN_ASKED = 0.75  # least share of the asked words spoken of (untyped kinds)
 MIN_NAMED = 0.5  # the same for a name's question, in the cited lines and those around them
+_ASKING_WORDS = 2  # asked words a question sentence needs to stand without its scene
 # Verbs too light to say what is asked ("what did he *give*", "how did it *come* about").
 _LIGHT = frozenset(BASE.form(w) for w in
                    "give take make get do go come put have be become keep let".split())
@@ -196,6 +197,13 @@ def _asked_problems(
                     if not _spoken_of(w, present, around, similar, near)]:
         return [f"{UNSPOKEN}: {', '.join(unspoken)}"]
     asked = [w for w in info.asked if BASE.form(w) not in _LIGHT and w not in _FRAMING]
+    # A question that sets a scene before it asks ("An old site never says its charset.
+    # How do I make response.text right?") is asked by its question sentence: the scene
+    # is why the user asks, not what the lines must speak of, unless that sentence says
+    # too little alone ("How?").
+    asking = BASE.forms(words(" ".join(_asking_sentences(info.text))))
+    if len(in_question := [w for w in asked if BASE.form(w) in asking]) >= _ASKING_WORDS:
+        asked = in_question
     # Said in the cited lines or around them: a line leaves to the lines before it what
     # "the area" or "the exercises" are.
     if info.kind in VALUED:  # bound to its subject already: one asked word will do
@@ -212,6 +220,12 @@ def _asked_problems(
     if info.kind == REASON and not gives_reason(evidence):
         return ["gives no reason"]
     return []
+
+
+def _asking_sentences(text: str) -> list[str]:
+    """The sentences of ``text`` that end in a question mark; all of it when none does."""
+    sentences = [part.strip() for part in re.split(r"(?<=[.!?])\s+", text) if part.strip()]
+    return [part for part in sentences if part.endswith("?")] or [text]
 
 
 def _is_place(name: str) -> bool:
