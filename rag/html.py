@@ -10,8 +10,8 @@ on every answer, as any quote is, by reading the file this way again.
 What a reader does not read there is dropped: ``<head>``, scripts, styles, templates,
 SVG, forms' buttons, and the site's navigation (``<nav>``, ``<header>``, ``<footer>``,
 ``<aside>``, an element whose ``role`` is navigation or search, and elements whose
-class names a sidebar, table of contents or header link, as Sphinx and MkDocs mark
-them).
+class names a sidebar, table of contents, navigation or header link, as Sphinx and MkDocs
+mark them, or whose ``id`` is one of those names, as LDoc marks its ``navigation``).
 
 Each line also gets its role (``rag.roles.Role``), as a Markdown line does: the
 heading path from ``<h1>``-``<h6>``, code from ``<pre>``, table rows with their header
@@ -35,7 +35,8 @@ _HIDDEN = frozenset({"head", "script", "style", "noscript", "template", "svg", "
                      "header", "footer", "aside", "button", "select", "iframe", "object"})
 _HIDDEN_ROLES = frozenset({"navigation", "search", "banner", "contentinfo"})
 _HIDDEN_CLASS = re.compile(r"(?:^|[\s_-])(?:sidebar|toc|toctree-wrapper|headerlink|"
-                           r"related|md-nav|md-header|md-footer|skip-link)(?:$|[\s_-])")
+                           r"related|md-nav|md-header|md-footer|skip-link|navigation|"
+                           r"navbar)(?:$|[\s_-])")
 _VOID = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link",
                    "meta", "param", "source", "track", "wbr"})
 _HEADINGS = {f"h{n}": n for n in range(1, 7)}
@@ -77,6 +78,7 @@ class _Reader(HTMLParser):
         named = dict(attrs)
         hidden = (tag in _HIDDEN or (named.get("role") or "") in _HIDDEN_ROLES
                   or bool(_HIDDEN_CLASS.search(named.get("class") or ""))
+                  or bool(_HIDDEN_CLASS.fullmatch(named.get("id") or ""))
                   or "hidden" in named)
         at = self.line()
         self.stack.append((tag, hidden, at))

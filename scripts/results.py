@@ -81,7 +81,8 @@ def eval_tables(out: Path) -> list[str]:
 # Sets laid out like evals/realq (their files outside the repository): name, title.
 PROJECT_SETS = (("realq", "Real users' questions"),
                 ("rst", "Sphinx reStructuredText docs, written in users' style"),
-                ("pdf", "PDF manuals, written in users' style"))
+                ("pdf", "PDF manuals, written in users' style"),
+                ("html", "HTML documentation pages, written in users' style"))
 
 
 def realq_table(out: Path, split: str, name: str = "realq",

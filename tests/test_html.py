@@ -122,3 +122,14 @@ def test_roles_survive_a_corpus_of_many_pages(tmp_path: Path) -> None:
     documents = load_corpus(tmp_path).documents
     first = sentence_units(documents[0])
     assert [(u.start_line, u.context) for u in first] == [(2, "Page 0")]
+
+
+def test_navigation_marked_by_its_id_is_not_read() -> None:
+    """LDoc (and hand-written sites) mark the menu by ``id``, not by class or tag."""
+    page = ("<html><body>\n<div id=\"navigation\">\n<h2>Contents</h2>\n"
+            "<ul><li>Module pl.path</li></ul>\n</div>\n<div id=\"content\">\n"
+            "<p>Paths are joined with join.</p>\n</div>\n</body></html>\n")
+    shown = "\n".join(_lines(page))
+    assert "Module pl.path" not in shown
+    assert "Contents" not in shown
+    assert "Paths are joined with join." in shown  # an id that names no menu is read
