@@ -16,12 +16,15 @@ import numpy as np
 import pytest
 
 import rag
-import rag.store
+import rag.index.build
+import rag.index.chroma
+import rag.index.copy
 from rag.chunking import Piece
 from rag.corpus import Document
 from rag.embeddings import MiniLMEmbedder
 from rag.engine import Engine
 from rag.errors import CorpusError, IndexBuildError, SkippedFileWarning
+from rag.index.build import Builder
 from rag.retrieval import Retriever
 from rag.store import LEVELS, IndexStore, Manifest
 
@@ -84,8 +87,8 @@ def test_each_record_gets_its_own_vector_whatever_the_windows(
     records evenly, every record still holds the vector of its own text."""
     lines = [f"Line {n} says {'something longer ' * (n % 5)}about ferry {n}." for n in range(23)]
     (corpus / "ferries.txt").write_text("\n".join(lines) + "\n")
-    monkeypatch.setattr(rag.store, "EMBED_WINDOW", 7)
-    monkeypatch.setattr(rag.store, "WRITE_BATCH", 3)
+    monkeypatch.setattr(rag.index.build, "EMBED_WINDOW", 7)
+    monkeypatch.setattr(rag.index.build, "WRITE_BATCH", 3)
     odd = make_engine(corpus, tmp_path / "odd")
     odd.build()
     monkeypatch.undo()
@@ -207,11 +210,11 @@ def test_crash_mid_build_keeps_the_previous_index(
     v1_stat = path.stat()
     path.write_text(BRIDGE_V2)
 
-    real_add = IndexStore._add
+    real_add = Builder._add
     calls: list[str] = []
 
     def dies_after_first_batch(
-        self: IndexStore, level: str, batch: list[tuple[Document, Piece]], vectors: object
+        self: Builder, level: str, batch: list[tuple[Document, Piece]], vectors: object
     ) -> int:
         if calls:
             raise RuntimeError("killed mid-build")
@@ -219,7 +222,7 @@ def test_crash_mid_build_keeps_the_previous_index(
         return real_add(self, level, batch, vectors)
 
     with monkeypatch.context() as patch:
-        patch.setattr(IndexStore, "_add", dies_after_first_batch)
+        patch.setattr(Builder, "_add", dies_after_first_batch)
         with pytest.raises(RuntimeError, match="killed"):
             engine.build()
     assert calls == ["chunks"]
@@ -266,7 +269,7 @@ def test_failed_manifest_write_keeps_the_previous_index(
         raise OSError(28, "No space left on device")
 
     with monkeypatch.context() as patch:
-        patch.setattr("rag.store._write_atomically", disk_full)
+        patch.setattr("rag.index.manifest._write_atomically", disk_full)
         with pytest.raises(IndexBuildError, match="No space left"):
             engine.build()
     assert engine.store.manifest_path.read_bytes() == manifest_bytes
@@ -444,7 +447,7 @@ def chroma_unreachable(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(*_: object) -> None:
         raise AssertionError("Chroma was opened")
 
-    monkeypatch.setattr(rag.store, "_open_client", refuse)
+    monkeypatch.setattr(rag.index.chroma, "_open_client", refuse)
 
 
 def test_a_question_over_a_fresh_index_reads_the_copy_and_never_opens_chroma(
@@ -463,7 +466,7 @@ def test_each_build_rewrites_the_copy_to_match_chroma(
 ) -> None:
     # Windows of two records: the copy is merged from many windows read from Chroma,
     # interleaved with records kept from the old copy, and its header encoded in pieces.
-    monkeypatch.setattr(rag.store, "COPY_WINDOW", 2)
+    monkeypatch.setattr(rag.index.copy, "COPY_WINDOW", 2)
     engine.build()
     first = engine.store.copy_path.stat().st_mtime_ns
     engine.build()  # nothing changed: the copy is left as it is
@@ -481,7 +484,7 @@ def test_each_build_rewrites_the_copy_to_match_chroma(
     {"levels": {"sentences": {"texts": ['é "q" \\ \n'] * 2501, "lines": list(range(1001))}}},
 ])
 def test_the_copy_header_is_encoded_as_json_dumps_would(value: object) -> None:
-    assert bytes(rag.store._json_bytes(value)) == json.dumps(value).encode()
+    assert bytes(rag.index.copy._json_bytes(value)) == json.dumps(value).encode()
 
 
 @pytest.mark.parametrize("member", ["header.npy", "vectors-sentences.npy"])

@@ -72,7 +72,7 @@ def test_a_warm_question_scans_only_after_a_change(
         scans.append(folder)
         return real_scan(folder)
 
-    monkeypatch.setattr("rag.store.scan_corpus", counted)
+    monkeypatch.setattr("rag.index.store.scan_corpus", counted)
     index = tmp_path_factory.mktemp("index")
     engine = Engine(Settings(corpus=root, index_dir=index))
     assert "deep line" in engine.ask("What is the deep line?").text  # builds the index
