@@ -79,6 +79,9 @@ class QuestionInfo:
     place: bool  # asks for a place ("where", "in which city")
     terms: tuple[str, ...]  # forms of the content words
     version: bool = False  # asks which version or release ("What minimum version of h2...")
+    # The sentences that ask, without the scene set before them ("An old site never says
+    # its charset. *How do I make response.text right?*"); ``text`` when all of it asks.
+    interrogative: str = ""
 
 
 _WH = r"(?:what|which|who|whom|whose|when|where|why|how)"
@@ -197,6 +200,7 @@ def analyze_question(question: str, vocab: Vocabulary = BASE) -> QuestionInfo:
         place=place,
         terms=tuple(dict.fromkeys(vocab.form(w) for w in words(asked) if w not in STOPWORDS)),
         version=bool(_VERSION_ASKED.match(low_from_wh(low))),
+        interrogative=interrogative,
     )
 
 

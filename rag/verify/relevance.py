@@ -201,7 +201,7 @@ def _asked_problems(
     # How do I make response.text right?") is asked by its question sentence: the scene
     # is why the user asks, not what the lines must speak of, unless that sentence says
     # too little alone ("How?").
-    asking = BASE.forms(words(" ".join(_asking_sentences(info.text))))
+    asking = BASE.forms(words(info.interrogative or info.text))
     if len(in_question := [w for w in asked if BASE.form(w) in asking]) >= _ASKING_WORDS:
         asked = in_question
     # Said in the cited lines or around them: a line leaves to the lines before it what
@@ -220,12 +220,6 @@ def _asked_problems(
     if info.kind == REASON and not gives_reason(evidence):
         return ["gives no reason"]
     return []
-
-
-def _asking_sentences(text: str) -> list[str]:
-    """The sentences of ``text`` that end in a question mark; all of it when none does."""
-    sentences = [part.strip() for part in re.split(r"(?<=[.!?])\s+", text) if part.strip()]
-    return [part for part in sentences if part.endswith("?")] or [text]
 
 
 def _is_place(name: str) -> bool:
