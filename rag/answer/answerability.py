@@ -42,10 +42,9 @@ class AnswerabilityModel:
     thread (default: one per core, at most 4)."""
 
     def __init__(self, model_path: Path | None = None, workers: int | None = None,
-                 packaged: str = MODEL_FILE, max_tokens: int = MAX_TOKENS) -> None:
+                 max_tokens: int = MAX_TOKENS) -> None:
         self.model_path = model_path
-        self.packaged = packaged
-        self.max_tokens = max_tokens
+        self.max_tokens = max_tokens  # what the model was trained to read
         self.workers = workers or min(4, os.cpu_count() or 1)
         self._loaded: tuple[Any, Any] | None = None
         self._lock = threading.Lock()
@@ -88,7 +87,7 @@ class AnswerabilityModel:
                     session = onnx_session(self.model_path, threads=1)
                 else:
                     # A real file for onnxruntime, also from a zipped install.
-                    packaged = resources.files("rag._model") / self.packaged
+                    packaged = resources.files("rag._model") / MODEL_FILE
                     with resources.as_file(packaged) as path:
                         session = onnx_session(path, threads=1)
                 self._loaded = (session, minilm_tokenizer(self.max_tokens))
