@@ -95,13 +95,14 @@ def run_eval(args: argparse.Namespace) -> int:
         # openai path against the local server, and the recordings are that model's.
         cassette = f"{'openai' if backend == 'local' else backend}-{args.set.stem}.yaml"
         plugin = backend not in ("openai", "local", "baseline")
-        if plugin and not args.record and not (cassettes / cassette).exists():
+        recorded = args.record or (cassettes / cassette).exists()
+        if plugin and not recorded:
             runs.append(run_backend(backend, engine, items[: args.limit],
                                     backend_answerer(engine, backend, args.top_k),
                                     args.top_k, labels=labels, progress=_progress(backend)))
             runs[-1].note = ", ".join(filter(None, ["live", runs[-1].note]))
             continue
-        if not args.record and not (cassettes / cassette).exists():
+        if not recorded:
             print(f"rag: {backend}: no recording {cassette}; run with --record", flush=True)
             continue
         if plugin:
