@@ -33,8 +33,8 @@ from rag.prompts import REFUSAL_SENTINEL
 from rag.verify import ID_MARKERS, answers_question, sentence_support, split_marked
 from rag.verify.relevance import UNSPOKEN
 
-__all__ = ["NEARBY", "CheckedSentence", "Checker", "Judge", "check_answer", "read_completion",
-           "split_item"]
+__all__ = ["NEARBY", "CheckedSentence", "Checker", "Judge", "check_answer", "cited_passage",
+           "read_completion", "split_item"]
 
 NEARBY = 3  # lines before a cited line that may name what it leaves out
 # The question, a sentence, and what its cited lines say after their heading path -> how
@@ -144,16 +144,15 @@ class Checker:
         return [NOT_ANSWERING] if judged < self.judge_below else []
 
     def _judged(self, places: Sequence[tuple[str, int]], quotes: list[str]) -> str:
-        """What the judge reads of the cited lines: each after its heading path (where its
-        file has one), as the index reads it."""
+        """What the judge reads of the cited lines (``cited_passage`` of each)."""
         parts = []
         for (source, line), quote in zip(places, quotes, strict=True):
-            path = ""
+            headings: tuple[str, ...] = ()
             if self.document is not None and is_structured(source):
                 roles = line_roles(self._file(source), source)
                 if 0 < line <= len(roles):
-                    path = " > ".join(roles[line - 1].headings)
-            parts.append(searchable(source, quote, path))
+                    headings = roles[line - 1].headings
+            parts.append(cited_passage(source, quote, headings))
         return " ".join(parts)
 
     def _unsupported(self, text: str, ids: Sequence[str]) -> list[str]:
@@ -228,6 +227,13 @@ def wrapped_sentences(
             for n in range(piece.start_line, piece.end_line + 1):
                 found.setdefault(n, []).append((piece.start_line, piece.end_line, piece.text))
     return {n: tuple(spans) for n, spans in found.items()}
+
+
+def cited_passage(source: str, quote: str, headings: Sequence[str] = ()) -> str:
+    """What an answer judge reads of one cited line: what it says (``quote``) after the
+    heading path it stands under, where its file has headings, as the index reads it.
+    The judge's training pairs (scripts/answerability/make_judge_rows.py) are made so."""
+    return searchable(source, quote, " > ".join(headings) if is_structured(source) else "")
 
 
 def check_answer(

@@ -34,7 +34,8 @@ from pathlib import Path
 from typing import Any
 
 from rag.answer.answerability import judge_passage
-from rag.formats import line_roles, searchable
+from rag.answer.checking import cited_passage
+from rag.formats import line_roles
 
 ROOT = Path(__file__).resolve().parents[2]
 POSITIVES = 2  # gold sentences copied, per question
@@ -62,8 +63,8 @@ class Corpus:
 
     def cited(self, source: str, line: int) -> str:
         """What the checker hands the judge for one cited line."""
-        lines, _ = self.file(source)
-        return searchable(source, lines[line - 1].strip(), self.path(source, line))
+        lines, headings = self.file(source)
+        return cited_passage(source, lines[line - 1].strip(), headings[line - 1])
 
 
 def unit_rows(units: Path, corpora: Path, questions: int, seed: int) -> list[dict[str, Any]]:
