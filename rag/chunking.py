@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from rag.corpus import Document
 from rag.formats import is_structured, line_roles, table_cells
 from rag.language.sentences import sentence_spans
-from rag.roles import CODE, TABLE, TEXT
+from rag.roles import CODE, TABLE, TEXT, path_text
 from rag.tokens import TokenCounter, count_tokens
 
 __all__ = [
@@ -71,7 +71,7 @@ def _markdown_sentences(doc: Document) -> list[Piece]:
     number = 1
     while number <= len(doc.lines):
         role = roles[number - 1]
-        context = " > ".join(role.headings)
+        context = path_text(role.headings)
         if role.kind in (CODE, TABLE):
             line = doc.lines[number - 1]
             if role.header is not None and role.header != number:
@@ -157,13 +157,13 @@ def _markdown_blocks(
         here = (role.headings, code)
         inside_code = code is not None and key is not None and key[1] == code
         if block and (here != key or (not role.quotable and not inside_code)):
-            yield " > ".join(key[0]) if key else "", block
+            yield path_text(key[0]) if key else "", block
             block = []
         key = here
         if role.quotable:
             block.append((number, line))
     if block and key is not None:
-        yield " > ".join(key[0]), block
+        yield path_text(key[0]), block
 
 
 def _blocks(lines: Sequence[str]) -> Iterator[list[tuple[int, str]]]:

@@ -21,8 +21,8 @@ from functools import lru_cache
 
 from rag.roles import CODE, FENCE, HEADING, MARKUP, TABLE, TEXT, Role, heading_paths
 
-__all__ = ["CODE", "FENCE", "HEADING", "MARKUP", "TABLE", "TEXT", "Role", "is_markdown",
-           "line_roles", "search_text", "table_cells"]
+__all__ = ["CODE", "FENCE", "HEADING", "MARKUP", "TABLE", "TEXT", "Role", "line_roles",
+           "search_text", "table_cells"]
 
 _EXTENSION_HEAD = re.compile(r"^(?:!!!|\?\?\?\+?|===)\s")  # admonition, collapsible, tab
 _LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
@@ -30,10 +30,6 @@ _REF_LINK = re.compile(r"\[([^\]]+)\]\[[^\]]*\]")
 _EMPHASIS = re.compile(r"(\*\*|__|\*|~~)(?=\S)(.+?)(?<=\S)\1")
 _HTML_TAG = re.compile(r"</?[A-Za-z][^>]*>")
 _UNIT = re.compile(r"\s*\(([^()]{1,12})\)\s*$")  # "Weight (kg)": the unit of a column
-
-
-def is_markdown(source: str) -> bool:
-    return source.lower().endswith(".md")
 
 
 def line_roles(lines: Sequence[str]) -> tuple[Role, ...]:

@@ -4,9 +4,11 @@ after them reads."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-__all__ = ["CODE", "FENCE", "HEADING", "MARKUP", "TABLE", "TEXT", "Role", "heading_paths"]
+__all__ = ["CODE", "FENCE", "HEADING", "MARKUP", "TABLE", "TEXT", "Role", "heading_paths",
+           "path_text"]
 
 HEADING = "heading"
 TEXT = "text"  # prose: a paragraph, a list item, a block quote
@@ -31,6 +33,11 @@ class Role:
     def quotable(self) -> bool:
         """Whether the line says something a citation could rest on."""
         return self.kind in _QUOTABLE
+
+
+def path_text(headings: Sequence[str]) -> str:
+    """A heading path as one line of text, outermost first: "Guide > Install > Linux"."""
+    return " > ".join(headings)
 
 
 def heading_paths(count: int, titles: dict[int, tuple[int, str]]) -> list[tuple[str, ...]]:

@@ -3,9 +3,11 @@ garbage collection of records no manifest names, and automatic refresh on ``ask`
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
+import tokenize
 import warnings
 import zipfile
 from collections.abc import Callable
@@ -19,12 +21,14 @@ import rag
 import rag.index.build
 import rag.index.chroma
 import rag.index.copy
+import rag.markdown
 from rag.chunking import Piece
 from rag.corpus import Document
 from rag.embeddings import MiniLMEmbedder
 from rag.engine import Engine
 from rag.errors import CorpusError, IndexBuildError, SkippedFileWarning
 from rag.index.build import Builder
+from rag.index.manifest import code_digest
 from rag.retrieval import Retriever
 from rag.store import LEVELS, IndexStore, Manifest
 
@@ -522,3 +526,18 @@ def test_a_copy_of_other_records_is_not_used(
     chroma_unreachable(monkeypatch)
     with pytest.raises(AssertionError, match="Chroma was opened"):
         make_engine(corpus, index_dir).retrieve("cranes at the harbour")
+
+
+def test_cutting_digest_reads_the_code_not_its_comments_or_docstrings() -> None:
+    """Rewording a comment or a docstring of the cutting code must not re-cut every
+    user's index; changing what the code does must."""
+    source = Path(str(rag.markdown.__file__)).read_text(encoding="utf-8")
+    tokens = tokenize.generate_tokens(io.StringIO(source).readline)
+    uncommented = tokenize.untokenize(t for t in tokens if t.type != tokenize.COMMENT)
+    assert uncommented != source
+    reworded = uncommented.replace('"""The role of every line', '"""What each line is', 1)
+    assert reworded != uncommented
+    assert code_digest(reworded) == code_digest(source)
+    changed = source.replace('r"^(?:!!!|', 'r"^(?:!!|', 1)
+    assert changed != source
+    assert code_digest(changed) != code_digest(source)

@@ -30,6 +30,7 @@ from rag.formats import is_structured, line_roles, searchable
 from rag.language.placement import Similarity, exact_similarity
 from rag.language.words import BASE, words
 from rag.prompts import REFUSAL_SENTINEL
+from rag.roles import path_text
 from rag.verify import ID_MARKERS, answers_question, sentence_support, split_marked
 from rag.verify.relevance import UNSPOKEN
 
@@ -233,7 +234,7 @@ def cited_passage(source: str, quote: str, headings: Sequence[str] = ()) -> str:
     """What an answer judge reads of one cited line: what it says (``quote``) after the
     heading path it stands under, where its file has headings, as the index reads it.
     The judge's training pairs (scripts/answerability/make_judge_rows.py) are made so."""
-    return searchable(source, quote, " > ".join(headings) if is_structured(source) else "")
+    return searchable(source, quote, path_text(headings) if is_structured(source) else "")
 
 
 def check_answer(

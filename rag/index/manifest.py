@@ -4,8 +4,10 @@ file, replaced atomically, is the index's commit point."""
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import os
+from importlib import metadata
 from pathlib import Path
 
 from pydantic import BaseModel, ValidationError, field_validator
@@ -13,15 +15,22 @@ from pydantic import BaseModel, ValidationError, field_validator
 from rag.chunking import DEFAULT_CHUNK_TOKENS
 from rag.embeddings import MODEL_ID
 
-__all__ = ["CUTTING", "LEVELS", "MANIFEST_VERSION", "FileEntry", "Manifest", "ManifestFile"]
+__all__ = ["CUTTING", "LEVELS", "MANIFEST_VERSION", "FileEntry", "Manifest", "ManifestFile",
+           "code_digest"]
 
 LEVELS = ("chunks", "sentences")
 MANIFEST_VERSION = 3  # 3: Markdown is cut by its structure (rag.markdown)
 
 
+# The libraries whose reading of a file decides its pieces: a new version may parse differently.
+_READERS = ("markdown-it-py", "pypdf")
+
+
 def _cutting_fingerprint() -> str:
-    """A digest of the code that cuts documents into pieces: when it changes, every file
-    is cut again (the pieces that come out the same keep their vectors)."""
+    """A digest of what cuts documents into pieces: the syntax of the cutting code (not its
+    comments, docstrings or layout, which change nothing) and the versions of the libraries
+    it reads files with. When it changes, every file is cut again (the pieces that come out
+    the same keep their vectors)."""
     import rag.chunking
     import rag.formats
     import rag.html
@@ -34,8 +43,44 @@ def _cutting_fingerprint() -> str:
     digest = hashlib.sha256()
     for module in (rag.chunking, rag.language.sentences, rag.formats, rag.roles,
                    rag.markdown, rag.rst, rag.html, rag.pdf):
-        digest.update(Path(str(module.__file__)).read_bytes())
+        source = Path(str(module.__file__)).read_text(encoding="utf-8")
+        digest.update(code_digest(source).encode())
+    for name in _READERS:
+        digest.update(f"{name}=={_version(name)}".encode())
     return digest.hexdigest()[:16]
+
+
+def code_digest(source: str) -> str:
+    """A digest of a module's syntax tree less its docstrings: the same for two sources
+    that differ only in comments, docstrings, blank lines or line breaks."""
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+            body = node.body
+            if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
+                    and isinstance(body[0].value.value, str):
+                node.body = body[1:] or [ast.Pass()]
+    return hashlib.sha256(_canonical(tree).encode()).hexdigest()
+
+
+def _canonical(value: object) -> str:
+    """A node written as its type and its non-empty fields, positions left out: unlike
+    ``ast.dump``, whose output changed between Python versions, this stays the same for
+    the same syntax."""
+    if isinstance(value, ast.AST):
+        fields = ",".join(f"{name}={_canonical(field)}" for name, field in ast.iter_fields(value)
+                          if field is not None and field != [])
+        return f"{type(value).__name__}({fields})"
+    if isinstance(value, list):
+        return "[" + ",".join(_canonical(item) for item in value) + "]"
+    return repr(value)
+
+
+def _version(name: str) -> str:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "absent"
 
 
 CUTTING = _cutting_fingerprint()
