@@ -21,7 +21,15 @@ from rag.language.figures import (
     REASON,
     YESNO,
 )
-from rag.language.words import BASE, NUMBER_WORDS, STOPWORDS, Vocabulary, normalize, words
+from rag.language.words import (
+    BASE,
+    NUMBER_WORDS,
+    STOPWORDS,
+    Vocabulary,
+    function_word,
+    normalize,
+    words,
+)
 
 __all__ = [
     "QuestionInfo",
@@ -189,7 +197,7 @@ def analyze_question(question: str, vocab: Vocabulary = BASE) -> QuestionInfo:
         quoted=tuple(_quoted(asked)),
         asked=tuple(dict.fromkeys(
             w for w in words(asked)
-            if w not in STOPWORDS and w not in _QUESTION_VERBS and vocab.form(w) not in focus
+            if not function_word(w) and w not in _QUESTION_VERBS and vocab.form(w) not in focus
             and not {vocab.form(part) for part in w.split("-")} <= set(focus)
             and w not in phrase
         )),
@@ -198,7 +206,7 @@ def analyze_question(question: str, vocab: Vocabulary = BASE) -> QuestionInfo:
         exclusive=tuple(dict.fromkeys(exclusive)),
         person=person,
         place=place,
-        terms=tuple(dict.fromkeys(vocab.form(w) for w in words(asked) if w not in STOPWORDS)),
+        terms=tuple(dict.fromkeys(vocab.form(w) for w in words(asked) if not function_word(w))),
         version=bool(_VERSION_ASKED.match(low_from_wh(low))),
         interrogative=interrogative,
     )

@@ -21,6 +21,7 @@ __all__ = [
     "STOPWORDS",
     "Vocabulary",
     "comparable",
+    "function_word",
     "is_number",
     "normalize",
     "number_form",
@@ -46,6 +47,20 @@ STOPWORDS = frozenset(read_words("stopwords.txt"))
 NUMBER_WORDS = read_table("number_words.tsv")
 _IRREGULAR = read_table("irregular_verbs.tsv")
 _DEMONYMS = read_table("demonyms.tsv")
+
+# The endings of a contraction: "what's", "doesn't", "I'm", "they're", "I've", "we'll", "I'd".
+_CONTRACTED = re.compile(r"^([^\W_]+?)(?:n?['’]t|['’](?:s|m|re|ve|ll|d))$")
+
+
+def function_word(word: str) -> bool:
+    """Whether a lower-cased word says nothing of a topic: a stop word, or a contraction
+    of one ("what's", "doesn't", "can't", "I'm"; not "uvicorn's")."""
+    if word in STOPWORDS:
+        return True
+    match = _CONTRACTED.match(word)
+    return match is not None and (match.group(1) in STOPWORDS
+                                  or f"{match.group(1)}n" in STOPWORDS)
+
 
 _WORD = re.compile(r"\d+(?:[.,]\d+)*(?:-[^\W_]+)*|[^\W_]+(?:[-'’][^\W_]+)*")
 _QUOTES = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"', "–": "-", "—": "-"})
