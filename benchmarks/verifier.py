@@ -2,8 +2,9 @@
 (evals/verifier.jsonl, support only), and real sentences a model wrote
 (evals/verifier_real.jsonl about seeds/, evals/httpx/verifier_docs.jsonl about the httpx
 documentation, both the local 1.5B model's; evals/capable/labels-news.jsonl and
-labels-docs.jsonl, a capable model's about seeds/ and the httpx docs; labelled by reading
-their cited lines: supported, and answering the question).
+labels-docs.jsonl, a capable model's about seeds/ and the httpx docs, and labels-uvicorn.jsonl
+about uvicorn's docs, laid out under $RAG_REALQ_CORPORA; labelled by reading their cited
+lines: supported, and answering the question).
 
     python benchmarks/verifier.py [--show] [--judge-model FILE [--judge-tokens 160] \
         --judge-at 0.5 ... --judge-below 0.0 ...]
@@ -31,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -46,12 +48,16 @@ from rag.verify import sentence_support
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
 DOCS = ROOT.parent / "shared" / "bench" / "httpx-docs" / "docs"
+REALQ_CORPORA = Path(os.environ.get("RAG_REALQ_CORPORA", "/work/realq/corpora"))
 # Labelled real sentences and the corpus their lines are in.
 LABELLED = ((ROOT / "evals" / "verifier_real.jsonl", SEEDS),
             (ROOT / "evals" / "httpx" / "verifier_docs.jsonl", DOCS),
             # A capable (GPT-4-class) writer's sentences, through a stub endpoint.
             (ROOT / "evals" / "capable" / "labels-news.jsonl", SEEDS),
-            (ROOT / "evals" / "capable" / "labels-docs.jsonl", DOCS))
+            (ROOT / "evals" / "capable" / "labels-docs.jsonl", DOCS),
+            # ... and on a third project's docs, with questions real users asked there
+            # (the corpus laid out as evals/realq/README.md says).
+            (ROOT / "evals" / "capable" / "labels-uvicorn.jsonl", REALQ_CORPORA / "uvicorn"))
 
 
 def main() -> None:
@@ -77,6 +83,8 @@ def main() -> None:
     for path, corpus in LABELLED:
         rows = [json.loads(line) for line in path.open()] if path.exists() else []
         rows = [r for r in rows if r["supported"] is not None and r["answers"] is not None]
+        if rows and not corpus.is_dir():
+            print(f"\n{path.relative_to(ROOT)}: its corpus {corpus} is not laid out; skipped")
         if not rows or not corpus.is_dir():
             continue
         measure(path.relative_to(ROOT).as_posix(), rows, corpus, similar, args.show)
