@@ -40,6 +40,11 @@ DELEGATIONS = ("Delegations from more than 70 countries are attending Army-2022 
         # A yes/no particle does not hide the claim after it.
         ("Yes: uploads must not be opened in binary mode.",
          "Upload files must be opened in binary mode."),
+        # A cited negation of a word the claim uses contradicts it, wherever it stands.
+        ("Winloop supports Windows.",
+         "Since uvloop is based on libuv and doesn't support Windows, Winloop is an option."),
+        ("Uvicorn waits when new data is received.",
+         "Close the connection if no new data is received within this timeout."),
     ],
 )
 def test_unsupported(sentence: str, line: str) -> None:
@@ -73,6 +78,15 @@ def test_unsupported(sentence: str, line: str) -> None:
          "limits. (Default 100)"),
         ("No: upload files must be opened in binary mode.",
          "Upload files must be opened in binary mode."),
+        # A negation of what the claim does not say is no contradiction: "no new data"
+        # is about the data, not about the option's unit or default.
+        ("The keep-alive timeout is set with `--timeout-keep-alive <int>`, in seconds.",
+         "* `--timeout-keep-alive <int>` - Close Keep-Alive connections if no new data is "
+         "received within this timeout (in seconds). **Default:** *5*."),
+        # Code is no negation: a flag named `--no-...`, anything in backticks.
+        ("The `--use-colors / --no-use-colors` option is ignored if `--log-config` is used.",
+         "* `--use-colors / --no-use-colors` - Enable / disable colorized formatting. This "
+         "option is ignored if the `--log-config` CLI option is used."),
         # A month's abbreviation names the month.
         ("The bridge opened on Sept. 3, 1998.", "The bridge opened on September 3, 1998."),
     ],

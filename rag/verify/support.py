@@ -43,6 +43,7 @@ _TOKEN = re.compile(r"[\w’'-]+")
 _ANSWER_PARTICLE = re.compile(r"^\s*(?:no|yes)\b\s*[,:;.—–-]\s*", re.I)
 # Python's None as a value: "`None`", or "None" inside a sentence ("or None to allow").
 _NONE_VALUE = re.compile(r"`None`|(?<=[\w,(] )None\b")
+_CODE_SPAN = re.compile(r"`[^`]*`")
 _RUN = 3  # cited clauses a sentence clause may be matched with at once
 # Where reported speech starts inside a clause: "X said (that) ...", "X says ...".
 _REPORTED = re.compile(r"\b(?:said|says|told|added|stated|noted)\b(?:\s+that\b)?|\bthat\b")
@@ -87,8 +88,7 @@ def sentence_support(sentence: str, quotes: list[str], question: str = "") -> Su
             absent = [w for w in content if form(w) not in have]
             reasons.append(f"words not in the cited lines: {', '.join(absent[:8])}")
     claim = _ANSWER_PARTICLE.sub("", sentence)  # "No: X" claims X; the "No" answers
-    if any(_negated(part) != _negated(_best_clause(part, quotes))
-           for part in (claim[a:b] for a, b in clauses(claim))):
+    if any(_negation_differs(claim[a:b], quotes) for a, b in clauses(claim)):
         reasons.append("negation differs from the cited lines")
     if not reasons and not _quoted_whole(sentence, quotes):
         figures = [n for n in numbers if any(c.isdigit() for c in n)]
@@ -239,13 +239,34 @@ def _names_by_clause(
     return out
 
 
-def _negated(text: str) -> bool:
-    """Whether the text says "not": a negation word or a contraction ("don't"); the
-    code value ``None`` (capitalised inside a sentence, or in backticks) is no
-    negation."""
-    text = _NONE_VALUE.sub(" ", text.replace("’", "'"))
-    return any(w in _NEGATIONS or w.endswith("n't")
-               for w in re.findall(r"[a-z]+n't|[a-z]+", text.lower()))
+def _negation_differs(part: str, quotes: list[str]) -> bool:
+    """Whether a clause of the sentence and the cited clauses it matches differ in
+    saying "not". A negated clause needs a negation there; a plain one is contradicted
+    only by a negation of a word it uses (see ``_negated``'s ``about``)."""
+    cited = _best_clause(part, quotes)
+    if _negated(part):
+        return not _negated(cited)
+    return _negated(cited, about=part)
+
+
+def _negated(text: str, about: str | None = None) -> bool:
+    """Whether the text says "not": a negation word or a contraction ("don't"). Code is
+    no negation: the value ``None`` (capitalised inside a sentence, or in backticks),
+    anything in backticks, a flag such as ``--no-use-colors``. With ``about`` (the
+    sentence a cited clause is compared with), a negation counts only when the word it
+    negates, the first content word after it, is one ``about`` uses: "if *no new data*
+    is received" says nothing against "it is set in seconds"."""
+    text = _CODE_SPAN.sub(" ", _NONE_VALUE.sub(" ", text.replace("’", "'"))).lower()
+    tokens = re.findall(r"[a-z]+n't|[a-z]+(?:-[a-z]+)*", text)
+    used = None if about is None else {BASE.form(w) for w in words(about)}
+    for n, token in enumerate(tokens):
+        if token not in _NEGATIONS and not token.endswith("n't"):
+            continue
+        negated = next((w for w in tokens[n + 1:] if w not in STOPWORDS
+                        and w not in _NEGATIONS), None)
+        if used is None or negated is None or BASE.form(negated) in used:
+            return True
+    return False
 
 
 def _best_clause(sentence: str, quotes: list[str]) -> str:
