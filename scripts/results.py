@@ -111,9 +111,14 @@ def capable_tables(out: Path) -> list[str]:
     verified path."""
     rag = str(Path(sys.executable).with_name("rag"))
     parts = []
+    uvicorn = Path(os.environ.get("RAG_REALQ_CORPORA", "/work/realq/corpora")) / "uvicorn"
     for title, path, corpus, limit in (
             ("news", "evals/dataset.jsonl", None, 40),
-            ("httpx docs", "evals/httpx/docs-dev.jsonl", HTTPX_DOCS, None)):
+            ("httpx docs", "evals/httpx/docs-dev.jsonl", HTTPX_DOCS, None),
+            ("uvicorn docs, real users' questions", "evals/realq/dev/uvicorn.jsonl", uvicorn,
+             None)):
+        if corpus is not None and not corpus.is_dir():
+            continue  # a real-question corpus not laid out here
         command = [rag, "eval", "--backend", "openai", "--set", path, "--cassettes",
                    "evals/capable/cassettes", "--out", str(out / "capable")]
         command += ["--corpus", str(corpus)] if corpus is not None else []
@@ -122,7 +127,8 @@ def capable_tables(out: Path) -> list[str]:
         summary = json.loads((out / "capable" / f"{Path(path).stem}.json").read_text()
                              )["openai"]["summary"]
         shown = " ".join(command[1:]).replace(str(out / "capable"), "DIR").replace(
-            str(HTTPX_DOCS), os.path.relpath(HTTPX_DOCS, ROOT))
+            str(HTTPX_DOCS), os.path.relpath(HTTPX_DOCS, ROOT)).replace(
+            str(uvicorn), "$RAG_REALQ_CORPORA/uvicorn")
         parts.append("\n".join([
             f"### A capable writer through the checks, {title} ({summary['items']} "
             "questions; evals/capable/README.md)", "", f"`rag {shown}`", "",
