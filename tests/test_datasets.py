@@ -13,8 +13,9 @@ from tests.conftest import ROOT
 
 EVALS = ROOT / "evals"
 DOCS = ROOT.parent / "shared" / "bench" / "httpx-docs" / "docs"
-SEEDS_SETS = ("dataset", "dev", "train", "train2")
-DOCS_SETS = ("docs-dev", "docs-train")
+# The blind sets too: checking their gold lines against the files reads no score.
+SEEDS_SETS = ("dataset", "dev", "train", "train2", "holdout4")
+DOCS_SETS = ("docs-dev", "docs-train", "docs-holdout2")
 
 
 def _checker():  # evals/ is not a package
@@ -42,7 +43,7 @@ def test_docs_sets_are_well_formed(name: str) -> None:
     problems, counts, answerable = checker.check_file(
         EVALS / "httpx" / f"{name}.jsonl", checker.load_corpus_lines(DOCS))
     assert problems == []
-    assert counts["unanswerable"] >= 12
+    assert counts["unanswerable"] >= sum(counts.values()) // 5  # a fifth or more
     assert answerable[True] >= 30
 
 
