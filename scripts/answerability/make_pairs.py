@@ -134,9 +134,9 @@ def corpus_pairs(question_files: list[Path], corpus: Path, prefix: str) -> list[
     """Pairs from hand-written questions about ``corpus``: each question's 30 retrieved
     sentences, labelled by its gold lines and facts; kinds are ``prefix`` + ``_answer``,
     ``_other`` or ``_unanswerable``."""
-    from rag.answer.extractive import MarkdownLines
     from rag.api import engine_for
     from rag.evaluation.dataset import load_items
+    from rag.markdown_lines import MarkdownLines
     from rag.settings import Settings
 
     engine = engine_for(Settings.from_env(corpus=corpus))
