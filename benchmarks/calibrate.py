@@ -1,7 +1,8 @@
 """Fit the extractive backend's scorer and pick its refusal threshold.
 
     python benchmarks/calibrate.py            # fit on evals/dataset.jsonl, report, no write
-    python benchmarks/calibrate.py --write    # ... and write rag/answer/extractive_model.json
+    python benchmarks/calibrate.py --write    # ... and write the scorer's weights
+                                              # (rag/answer/extractive/extractive_model.json)
     python benchmarks/calibrate.py --squad 800  # also fit on 800 SQuAD 2.0 questions
     python benchmarks/calibrate.py --docs ../shared/bench/httpx-docs/docs \
         evals/httpx/docs-train.jsonl        # also fit on questions about another corpus
@@ -13,15 +14,16 @@ shared/bench/squad that the answerability model was trained on (one file per art
 one paragraph per line, all sixteen articles indexed together); the held-out articles
 are only measured.
 
-The scorer is a logistic regression over the judge's features (rag/answer/judge.py) and
-the answerability model's probability: a candidate line is positive when it is one of
-the question's gold lines. It is fitted on evals/dataset.jsonl because the answerability
-model was trained on evals/dev.jsonl and evals/train.jsonl (its numbers there are
-in-sample). The refusal settings (a threshold on the score; the least model probability
-to answer at all, and to answer despite a failed check) are chosen on the fitting set
-for correct answers (best candidate on a gold line) plus correct refusals, with at most
-5 % of answerable questions refused (half the 10 % the project allows, as a margin for
-questions the fit has not seen), by the one-standard-error rule (``choose_threshold``).
+The scorer is a logistic regression over the judge's features
+(rag/answer/extractive/judge.py) and the answerability model's probability: a candidate
+line is positive when it is one of the question's gold lines. It is fitted on
+evals/dataset.jsonl because the answerability model was trained on evals/dev.jsonl and
+evals/train.jsonl (its numbers there are in-sample). The refusal settings (a threshold
+on the score; the least model probability to answer at all, and to answer despite a
+failed check) are chosen on the fitting set for correct answers (best candidate on a
+gold line) plus correct refusals, with at most 5 % of answerable questions refused (half
+the 10 % the project allows, as a margin for questions the fit has not seen), by the
+one-standard-error rule (``choose_threshold``).
 
 The blind sets (``BLIND_SETS``) are measured only with ``--blind``: every look at them is
 a chance to tune on them, so they are read once a configuration is chosen. The later
@@ -38,8 +40,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from rag.answer.extractive import ExtractiveBackend, ExtractiveParams
-from rag.answer.judge import FEATURES, Candidate
-from rag.answer.scorer import MODEL_FILE, LinearScorer, fit_logistic
+from rag.answer.extractive.judge import FEATURES, Candidate
+from rag.answer.extractive.scorer import MODEL_FILE, LinearScorer, fit_logistic
 from rag.api import engine_for
 from rag.engine import Engine, resolve_draft
 from rag.evaluation.dataset import EvalItem, load_items, near_duplicates
@@ -265,7 +267,7 @@ def main() -> None:
     if squad_engine is not None and squad_test:
         report("squad-test", measure(squad_engine, tuned, squad_test))
     if args.write:
-        target = ROOT / "rag" / "answer" / MODEL_FILE
+        target = ROOT / "rag" / "answer" / "extractive" / MODEL_FILE
         scorer.save(target, note=f"fitted by benchmarks/calibrate.py on {args.train.name}{extra}")
         print(f"wrote {target}")
 

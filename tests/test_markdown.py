@@ -276,7 +276,7 @@ def test_the_sentences_an_answer_weighs_are_embedded_in_one_call(
     extractive backend weighs against each other are embedded: all in one call, not one
     call per comparison."""
     from rag.answer.extractive import ExtractiveBackend
-    from rag.answer.judge import Candidate
+    from rag.answer.extractive.judge import Candidate
     from rag.answer.vocabulary import analyze_question
     from rag.types import Passage
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rag.answer.judge import FEATURES, Candidate
-from rag.answer.scorer import LinearScorer, fit_logistic
+from rag.answer.extractive.judge import FEATURES, Candidate
+from rag.answer.extractive.scorer import LinearScorer, fit_logistic
 from rag.types import Passage
 
 

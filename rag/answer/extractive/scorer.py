@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from rag.answer.judge import FEATURES, NO_FIGURE, Candidate
+from rag.answer.extractive.judge import FEATURES, NO_FIGURE, Candidate
 
 __all__ = ["LinearScorer", "fit_logistic"]
 
@@ -57,7 +57,8 @@ class LinearScorer:
     @classmethod
     def load(cls, path: Path | None = None) -> LinearScorer:
         if path is None:
-            text = resources.files("rag.answer").joinpath(MODEL_FILE).read_text("utf-8")
+            packaged = resources.files("rag.answer.extractive").joinpath(MODEL_FILE)
+            text = packaged.read_text("utf-8")
         else:
             text = path.read_text("utf-8")
         data = json.loads(text)

@@ -1,45 +1,31 @@
-"""The default backend: answers by quoting the retrieved sentences (or whole lines) that
-answer the question, each with its line; refuses when none does. Offline, deterministic.
-
-Each retrieved sentence, and each whole line of several sentences, goes through the
-judge (``judge.py``): checks note what looks unable to answer (a figure about another
-country, a sentence without the asked kind of answer) and features describe the fit. A
-logistic scorer (``scorer.py``, fitted by ``benchmarks/calibrate.py`` on hand-written
-questions) ranks them; the best are read by the answerability model
-(``answerability.py``) and scored again with its probability, the probability that the
-passage answers. When the best candidate does not pass the scorer's refusal rules
-(``LinearScorer.answers``: its calibrated threshold, the model's say over a failed check,
-a figure question without a figure) the backend refuses. Otherwise it quotes the best
-sentence, with sentences of other files that report the same fact; when they give
-different figures the answer says so.
+"""The extractive backend itself: what it retrieves for a question, how the judge, the
+scorer and the answerability model rank it, and which candidates the answer quotes
+(the package's docstring tells the whole path).
 """
 
 from __future__ import annotations
 
-import re
 from collections import Counter
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from itertools import takewhile
 
 import numpy as np
 
 from rag.answer.answerability import AnswerabilityModel, packaged_model
-from rag.answer.base import Draft, DraftCitation
-from rag.answer.judge import Candidate, Judge
+from rag.answer.base import Draft
+from rag.answer.extractive.compose import compose
+from rag.answer.extractive.focus import resolve_focus
+from rag.answer.extractive.judge import Candidate, Judge
+from rag.answer.extractive.scorer import LinearScorer
 from rag.answer.lexicon import WordVectors
-from rag.answer.scorer import LinearScorer
-from rag.answer.vocabulary import analyze_question, canonical, term_set
+from rag.answer.vocabulary import analyze_question
 from rag.language.figures import MONEY, NUMBER
 from rag.language.questions import QuestionInfo, split_question
-from rag.language.sentences import sentence_spans
 from rag.language.words import words
-from rag.markdown_lines import MarkdownLines, standalone_code
+from rag.markdown_lines import MarkdownLines
 from rag.retrieval import Retriever
-from rag.verify.markers import literal_brackets
 
-__all__ = ["CONFLICT_NOTE", "ExtractiveBackend", "ExtractiveParams"]
-
-CONFLICT_NOTE = "The sources differ:"
+__all__ = ["ExtractiveBackend", "ExtractiveParams"]
 
 
 @dataclass(frozen=True)
@@ -84,7 +70,7 @@ class ExtractiveBackend:
         parts = split_question(question)
         infos = [analyze_question(part) for part in parts]
         if len(parts) > 1 and any(not info.focus for info in infos) and any(
-            _resolve_focus(info, retriever) is None for info in infos
+            resolve_focus(info, retriever) is None for info in infos
         ):
             return Draft.refusal()
         for part, info in zip(parts, infos, strict=True):
@@ -102,7 +88,7 @@ class ExtractiveBackend:
         # (``local_address`` for "from one particular IP address"), not "httpx" or "client".
         keys = frozenset(term for info in infos for term in info.terms
                          if retriever.idf(term) >= self.params.key_idf)
-        return _compose(chosen, notes, layout, keys)
+        return compose(chosen, notes, layout, keys)
 
     def candidates(
         self, question: str, retriever: Retriever, top_k: int,
@@ -115,7 +101,7 @@ class ExtractiveBackend:
         scored again with its probability as one more feature; the rest are dropped.
         Only then is each line's best kept, so the model can prefer another sentence of
         a line."""
-        info = _resolve_focus(analyze_question(question), retriever)
+        info = resolve_focus(analyze_question(question), retriever)
         if info is None:
             return []
         vector = retriever.embed_query(info.text)
@@ -246,56 +232,6 @@ class ExtractiveBackend:
         return found
 
 
-def _resolve_focus(info: QuestionInfo, retriever: Retriever) -> QuestionInfo | None:
-    """Focus terms in the corpus's own spelling; None if a name is absent from the corpus
-    (numbers excepted: a wrong number is a premise to correct, not a reason to refuse),
-    or a constant's name (``_CONSTANT``) is nowhere in its text as written."""
-    mapping: dict[str, tuple[str, ...]] = {}
-    constants = {canonical(name): name for name in _CONSTANT.findall(info.text)}
-    # Identifiers as written: their parts get their own forms ("ssl_cert_file" is formed
-    # whole as "ssl_cert_fil", whose last part no page has; "file" is formed "file").
-    written = {canonical(token): token for token in re.findall(r"[\w.]*\w", info.text)
-               if re.search(r"[._]", token.strip("._"))}
-    for term in info.focus:
-        known = retriever.resolve(term)
-        if known is not None:
-            mapping[term] = (known,)
-            continue
-        if term.replace(".", "").isdigit():
-            mapping[term] = ()
-            continue
-        if term in constants and not retriever.mentions(constants[term]):
-            return None
-        parts = ([canonical(part) for part in _compound_parts(written[term])]
-                 if term in written else _compound_parts(term))
-        found = [retriever.resolve(part) for part in parts]
-        if not parts or not all(found):
-            return None
-        mapping[term] = tuple(form for form in found if form)
-
-    def resolved(terms: tuple[str, ...]) -> tuple[str, ...]:
-        return tuple(form for t in terms for form in mapping.get(t, (t,)))
-
-    return replace(info, focus=resolved(info.focus), subject=resolved(info.subject),
-                   exclusive=resolved(info.exclusive), terms=resolved(info.terms))
-
-
-# A constant's or an environment variable's name, written as one (HTTPX_LOG_LEVEL): a name
-# the documents have as it is written or not at all, unlike a code identifier, whose parts
-# a page may name apart ("the elapsed property of a response" for ``response.elapsed``).
-_CONSTANT = re.compile(r"\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+\b")
-
-
-def _compound_parts(term: str) -> list[str]:
-    """The words of a code identifier (``response.elapsed``, ``http_proxy``) or of a
-    measure (``10-second``), each of which the corpus may have on its own; none for
-    other hyphenated names (``t-90``, ``army-2022``: a name whole or not at all)."""
-    if re.search(r"[._]", term.strip("._")):
-        return [part for part in re.split(r"[._]+", term) if part]
-    measure = re.fullmatch(r"(\d+)-([a-z]+)", term)
-    return list(measure.groups()) if measure else []
-
-
 def _value(candidate: Candidate) -> str:
     return "".join(words(candidate.slot.text)) if candidate.slot else ""
 
@@ -307,73 +243,3 @@ def _similarity(retriever: Retriever, candidate: Candidate, chosen: list[Candida
 
 def _same_line(a: Candidate, b: Candidate) -> bool:
     return (a.passage.source, a.passage.start_line) == (b.passage.source, b.passage.start_line)
-
-
-def _compose(
-    chosen: list[Candidate], conflicts: list[int], layout: MarkdownLines,
-    keys: frozenset[str] = frozenset(),
-) -> Draft:
-    """The quoted sentences with their markers; ``CONFLICT_NOTE`` before the candidates
-    at the positions in ``conflicts`` (where differing figures begin). In Markdown, a
-    code line is quoted with the lines of its (short) block that speak of the question
-    (``_quote_code``), and prose that introduces a code block ("Use a transport:",
-    "For example...") with those of that block."""
-    citations: list[DraftCitation] = []
-    parts: list[str] = []
-    for position, candidate in enumerate(chosen):
-        if position in conflicts:
-            parts.append(CONFLICT_NOTE)
-        for p in filter(None, (candidate.antecedent, candidate.passage)):
-            spans = sentence_spans(p.text)
-            if p is candidate.passage and candidate.slot is not None and len(spans) > 1:
-                # A whole line matched, but the answer is one of its sentences: quote that.
-                at = candidate.slot.start
-                spans = [(a, b) for a, b in spans if a <= at < b] or spans
-            row = layout.table_row(p.source, p.start_line)
-            if row is not None:  # the cells, named by the header row it also cites
-                header, cells = row
-                citations.append(DraftCitation(p.source, header, header))
-                citations.append(DraftCitation(p.source, p.start_line, p.start_line))
-                parts.append(f"{literal_brackets(cells)}. [{len(citations) - 1}]"
-                             f"[{len(citations)}]")
-                continue
-            block = layout.around(p.source, p.start_line)
-            if block is not None:
-                _quote_code(p.source, block, layout, citations, parts, keys, p.start_line)
-                continue
-            quoted = tuple(p.text[a:b] for a, b in spans)
-            citations.append(DraftCitation(p.source, p.start_line, p.end_line, quoted))
-            # Every sentence carries its marker, also when a whole line is quoted.
-            parts.extend(f"{literal_brackets(sentence)} [{len(citations)}]"
-                         for sentence in quoted)
-            block = layout.after(p.source, p.end_line)
-            if block is not None:
-                _quote_code(p.source, block, layout, citations, parts, keys)
-    return Draft(text=" ".join(parts), citations=citations)
-
-
-def _quote_code(
-    source: str, block: tuple[int, int], layout: MarkdownLines,
-    citations: list[DraftCitation], parts: list[str],
-    keys: frozenset[str] = frozenset(), matched: int | None = None,
-) -> None:
-    """The lines of a code block that answer, cited by their own line numbers: from the
-    first to the last of the line that matched (``matched``) and those holding one of
-    the question's rarer words (``keys``), widened to whole statements and to where the
-    names they use are set (``standalone_code``). An ``import httpx`` or the call printing
-    a result is not what was asked, and citing it points the reader at lines that do not
-    say the answer. The whole block when no line holds a key word, or when prose before
-    the block matched (it introduces the block as a whole)."""
-    if any(c.source == source and c.start_line <= block[1] and block[0] <= c.end_line
-           for c in citations):
-        return  # quoted already
-    lines = layout.lines(source)
-    keyed = [n for n in range(block[0], block[1] + 1)
-             if lines[n - 1].strip() and term_set(words(lines[n - 1])) & keys]
-    first, last = block
-    if keyed and matched is not None:
-        kept = sorted({*keyed, matched})
-        first, last = standalone_code(lines[: block[1]], block[0], kept[0], kept[-1])
-    quoted = tuple(line.strip() for line in lines[first - 1 : last] if line.strip())
-    citations.append(DraftCitation(source, first, last, quoted))
-    parts.append(f"{literal_brackets(chr(10).join(quoted))} [{len(citations)}]")
