@@ -10,7 +10,7 @@ lines: supported, and answering the question).
         --judge-at 0.5 ... --judge-below 0.0 ...]
 
 "Passed" means the checker let a sentence through. On the real sentences the checker is
-the LLM path's, run as it runs there (``rag.answer.checking.Checker``: support, then
+the LLM path's, run as it runs there (``rag.answer.llm.checking.Checker``: support, then
 whether the sentence answers the question, with word vectors for near words and the
 cited files' other lines), on the sentence and the lines the model cited; citing another
 handed-out line instead is not counted (only the cited lines were labelled). A sentence is
@@ -38,9 +38,9 @@ from pathlib import Path
 from typing import Any
 
 from rag.answer.answerability import AnswerabilityModel, judge_passage
-from rag.answer.checking import CheckedSentence, Checker, Judge
-from rag.answer.context import SourceLine
 from rag.answer.lexicon import WordVectors
+from rag.answer.llm.checking import CheckedSentence, Checker, Judge
+from rag.answer.llm.context import SourceLine
 from rag.corpus import quote_lines, read_lines
 from rag.embeddings import MiniLMEmbedder
 from rag.verify import sentence_support

@@ -39,7 +39,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from rag.answer.checking import read_completion  # noqa: E402  (how rag reads completions)
+from rag.answer.llm.checking import read_completion  # noqa: E402  (how rag reads completions)
 from rag.evaluation.backends import _QUESTION_LINE  # noqa: E402
 from rag.evaluation.labels import sentence_id  # noqa: E402
 from rag.verify import split_cited  # noqa: E402

@@ -32,7 +32,7 @@ import pytest
 
 import rag
 import rag.cli
-from rag.answer.openai import OpenAIChat
+from rag.answer.llm.openai import OpenAIChat
 from rag.engine import VAGUE_TEXT, Engine
 from rag.errors import ConfigError, IndexBuildError, LLMError
 from rag.settings import Settings

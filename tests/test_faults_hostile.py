@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 import rag
-from rag.answer.openai import MAX_RESPONSE_BYTES, OpenAIChat
+from rag.answer.llm.openai import MAX_RESPONSE_BYTES, OpenAIChat
 from rag.errors import ConfigError, LLMError
 from rag.settings import Settings
 from rag.store import LOCK_STALL_S

@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from rag.answer.checking import check_answer
-from rag.answer.context import SourceLine
 from rag.answer.extractive import ExtractiveBackend
 from rag.answer.llm import Done, LLMBackend, SentenceChecked, Token
+from rag.answer.llm.checking import check_answer
+from rag.answer.llm.context import SourceLine
 from rag.engine import Engine, resolve_draft
 from rag.prompts import REFUSAL_SENTINEL
 from rag.types import Answer
@@ -295,8 +295,9 @@ def test_a_line_of_a_wrapped_sentence_is_cited_with_the_whole_sentence() -> None
     """A Markdown paragraph wraps a sentence over lines the model is shown apart: a
     sentence citing one of them is checked against, and cites, the whole sentence's lines
     (of the two sentences line 4 holds parts of, the one it says)."""
-    from rag.answer.checking import Checker
-    from rag.answer.llm import Verification, _compose
+    from rag.answer.llm.backend import _compose
+    from rag.answer.llm.checking import Checker
+    from rag.types import Verification
 
     lines = {"S1": SourceLine("S1", "http2.md", 5, WRAPPED[4]),
              "S2": SourceLine("S2", "http2.md", 3, WRAPPED[2])}
@@ -315,7 +316,7 @@ def test_a_line_of_a_wrapped_sentence_is_cited_with_the_whole_sentence() -> None
 def test_a_claim_on_the_uncited_part_of_a_line_is_not_what_the_sentence_cites() -> None:
     # "the server need to support it" is on line 4, of the sentence that starts on line 3:
     # citing line 5 (the next sentence's end) does not support it.
-    from rag.answer.checking import Checker
+    from rag.answer.llm.checking import Checker
 
     lines = {"S1": SourceLine("S1", "http2.md", 5, WRAPPED[4])}
     checker = Checker(lines, "", document=lambda source: WRAPPED)

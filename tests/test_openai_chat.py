@@ -9,7 +9,7 @@ from collections.abc import Callable
 import httpx2
 import pytest
 
-from rag.answer.openai import SAMPLING, OpenAIChat
+from rag.answer.llm.openai import SAMPLING, OpenAIChat
 from rag.errors import LLMError
 from rag.settings import Settings
 

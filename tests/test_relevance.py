@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from rag.answer.checking import Checker
-from rag.answer.context import SourceLine
+from rag.answer.llm.checking import Checker
+from rag.answer.llm.context import SourceLine
 from rag.verify import answers_question
 
 FLEET = "The harbour fleet has 12 ferries."

@@ -1,4 +1,4 @@
-"""Structured answers (rag/answer/structured.py): the schema, reading an answer whole,
+"""Structured answers (rag/answer/llm/structured.py): the schema, reading an answer whole,
 and reading it as it streams, whatever the pieces."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from rag.answer.structured import SentenceStream, answer_schema, parse_structured
+from rag.answer.llm.structured import SentenceStream, answer_schema, parse_structured
 
 ANSWER = {
     "evidence": ["S1", "S3"],

@@ -10,7 +10,7 @@ from rag.types import Verification
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from rag.answer.llm import StreamEvent
+    from rag.answer.llm.events import StreamEvent
     from rag.retrieval import Retriever
 
 __all__ = ["REFUSAL_TEXT", "AnswerBackend", "Draft", "DraftCitation", "StreamingBackend"]

@@ -102,7 +102,7 @@ def _extractive(settings: Settings, corpus_root: Path) -> AnswerBackend:
 def _openai(settings: Settings, corpus_root: Path) -> AnswerBackend:
     from rag.answer.extractive import ExtractiveBackend
     from rag.answer.llm import LLMBackend
-    from rag.answer.openai import OpenAIChat
+    from rag.answer.llm.openai import OpenAIChat
 
     return LLMBackend(OpenAIChat(settings), corpus_root, fallback=ExtractiveBackend())
 
@@ -110,7 +110,7 @@ def _openai(settings: Settings, corpus_root: Path) -> AnswerBackend:
 def _local(settings: Settings, corpus_root: Path) -> AnswerBackend:
     from rag.answer.extractive import ExtractiveBackend
     from rag.answer.llm import LLMBackend
-    from rag.answer.openai import OpenAIChat
+    from rag.answer.llm.openai import OpenAIChat
     from rag.local.server import served_settings
 
     return LLMBackend(OpenAIChat(served_settings(settings)), corpus_root, name="local",

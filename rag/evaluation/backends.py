@@ -51,7 +51,7 @@ def baseline_answerer(engine: Engine, settings: Settings, top_k: int) -> Answere
     """LlamaIndex's CitationQueryEngine over rag's retriever and the same endpoint."""
     from llama_index.core.query_engine import CitationQueryEngine
 
-    from rag.answer.openai import OpenAIChat
+    from rag.answer.llm.openai import OpenAIChat
     from rag.integrations.llama_index import RagRetriever, chat_as_llama_llm
 
     query_engine = CitationQueryEngine.from_args(

@@ -84,7 +84,7 @@ _YEAR = re.compile(r"(?:1[5-9]|20)\d\d")
 _PRONOUN = re.compile(r"\b(?:he|she|they|He|She|They|his|her|His|Her)\b")
 NO_KIND = "holds no {} for the question"
 # The verdict of the word check alone (the asked words not in the lines): the one a judge
-# that reads paraphrase may overrule (rag.answer.checking.Checker's ``judge``).
+# that reads paraphrase may overrule (rag.answer.llm.checking.Checker's ``judge``).
 UNSPOKEN = "the cited lines do not speak of"
 # A date asked by its noun: "on what *date*" wants one in the calendar, "which *year*" a
 # year; "when" and "which *day*" take a weekday too.

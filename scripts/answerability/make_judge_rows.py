@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from rag.answer.answerability import judge_passage
-from rag.answer.checking import cited_passage
+from rag.answer.llm.checking import cited_passage
 from rag.formats import line_roles
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -22,8 +22,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from rag.answer.context import SourceLine
-from rag.answer.structured import parse_structured
+from rag.answer.llm.context import SourceLine
+from rag.answer.llm.structured import parse_structured
 from rag.chunking import sentence_units
 from rag.corpus import Document, FileStamp
 from rag.formats import is_structured, line_roles, searchable

@@ -24,10 +24,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from rag.answer.base import AnswerBackend, Draft, DraftCitation
-from rag.answer.checking import CheckedSentence, Checker, split_item
-from rag.answer.context import SourceLine, build_context, format_context
 from rag.answer.lexicon import WordVectors
-from rag.answer.structured import SentenceStream, answer_schema
+from rag.answer.llm.checking import CheckedSentence, Checker, split_item
+from rag.answer.llm.context import SourceLine, build_context, format_context
+from rag.answer.llm.events import Done, SentenceChecked, StreamEvent, Token
+from rag.answer.llm.structured import SentenceStream, answer_schema
 from rag.corpus import read_lines
 from rag.errors import StructuredOutputRejected
 from rag.prompts import REFUSAL_SENTINEL, load_template, render
@@ -38,36 +39,12 @@ from rag.verify.markers import literal_brackets
 if TYPE_CHECKING:
     from rag.retrieval import Retriever
 
-__all__ = ["ChatModel", "Done", "LLMBackend", "SentenceChecked", "StreamEvent", "Token", "Turn"]
+__all__ = ["ChatModel", "LLMBackend", "Turn"]
 
 Message = dict[str, str]
 _ENDED = re.compile(r"[.!?…][\"'”’)]*$")
 _BULLET = re.compile(r"^[•·▪‣◦*-]\s+")
 Schema = dict[str, Any]
-
-
-@dataclass(frozen=True)
-class Token:
-    """A piece of the answer's text as it arrived."""
-
-    text: str
-
-
-@dataclass(frozen=True)
-class SentenceChecked:
-    """A sentence of the completion, checked as soon as it ended."""
-
-    sentence: CheckedSentence
-
-
-@dataclass(frozen=True)
-class Done:
-    """The verified draft: the same as ``answer`` gives for the same completion."""
-
-    draft: Draft
-
-
-StreamEvent = Token | SentenceChecked | Done
 
 
 class ChatModel(Protocol):
