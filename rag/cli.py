@@ -6,7 +6,9 @@ rag's public API, so answering with the offline backend never pulls in llama_ind
 openai. Anything that is not a ``RagError`` is a bug and is left to raise.
 
 stdout carries only results (with ``--json`` exactly one JSON document); warnings,
-progress and errors go to stderr, so the output can be piped.
+progress and errors go to stderr, so the output can be piped. How an answer, its sources
+and the progress look is ``rag.display``'s; ``rag eval`` and ``rag local`` add their own
+subcommands (``rag.evaluation.command``, ``rag.local.command``).
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ from __future__ import annotations
 import argparse
 import io
 import os
-import re
 import sys
 import time
 import warnings
@@ -28,17 +29,15 @@ from rag.answer.llm import SentenceChecked
 from rag.answer.registry import backend_names
 from rag.api import engine_for
 from rag.corpus import scan_corpus
+from rag.display import BuildProgress, render_answer, render_sources, visible
 from rag.engine import Engine, checked_question
 from rag.errors import InputError, RagError, RagWarning
 from rag.evaluation.command import add_eval_command
 from rag.local.command import add_local_command
 from rag.settings import Settings
-from rag.types import Answer, Citation
+from rag.types import Answer
 
 __all__ = ["main"]
-
-PROGRESS_MIN_TOTAL = 200
-"""Below this many records embedding takes a second or two; a bar would only flicker."""
 
 CHAT_HELP = """\
 Type a question and press Enter. Commands:
@@ -164,7 +163,7 @@ def _ask(args: argparse.Namespace) -> int:
     checked_question(question)  # before the model loads and the index is built
     engine = _engine(args)
     _announce(engine)
-    engine.refresh(progress=_Progress())
+    engine.refresh(progress=BuildProgress())
     _start_backend(engine, args)
     answer = engine.ask(question, **_choices(args))
     _emit(answer.model_dump_json() if args.json else render_answer(answer))
@@ -195,7 +194,7 @@ def _choices(args: argparse.Namespace) -> dict[str, Any]:
 
 def _index(args: argparse.Namespace) -> int:
     _announce(_engine(args), always=args.rebuild)
-    stats = rag.build_index(args.corpus, progress=_Progress(), rebuild=args.rebuild)
+    stats = rag.build_index(args.corpus, progress=BuildProgress(), rebuild=args.rebuild)
     _emit(
         f"indexed {stats.corpus}: {stats.files} files, {stats.chunks} chunks, "
         f"{stats.sentences} sentences; embedded {stats.embedded} "
@@ -210,7 +209,7 @@ def _chat(args: argparse.Namespace) -> int:
     # and shows progress instead of a long silence after it.
     engine = _engine(args)
     _announce(engine)
-    engine.refresh(progress=_Progress())
+    engine.refresh(progress=BuildProgress())
     _start_backend(engine, args)
     last: Answer | None = None
     for line in _chat_lines():
@@ -252,7 +251,7 @@ def _stream_answer(engine: Engine, question: str, args: argparse.Namespace) -> A
     try:
         for event in engine.ask_stream(question, **_choices(args)):
             if isinstance(event, str):
-                print(_visible(event), end="", file=sys.stderr, flush=True)
+                print(visible(event), end="", file=sys.stderr, flush=True)
                 streamed = True
             elif isinstance(event, SentenceChecked):
                 continue  # what the checks dropped is listed after the verified answer
@@ -294,63 +293,6 @@ def _chat_lines() -> Iterator[str]:
             return
 
 
-def render_answer(answer: Answer) -> str:
-    """The answer text, then each citation and its quoted lines, indented beneath.
-    Control characters from the files (terminal escapes, a newline in a file name) are
-    shown as escapes, never sent to the terminal; the line breaks of quoted lines (code
-    quoted by its lines, a sentence wrapped over two) are shown as line breaks."""
-    parts = ["\n".join(_visible(line) for line in answer.text.split("\n"))]
-    for n, citation in enumerate(answer.citations, 1):
-        parts.append(f"[{n}] {_visible(citation.source)}:{_span(citation)}")
-        parts.extend(f"    {_visible(line)}" for line in citation.quote.split("\n"))
-    if answer.verification is not None:  # after the answer, never as if part of it
-        parts.extend(f"dropped: {_visible(' '.join(d.split()))}"
-                     for d in answer.verification.dropped)
-    return "\n".join(parts)
-
-
-def render_sources(answer: Answer) -> str:
-    """Every citation of ``answer`` with each quoted line under its own line number."""
-    if not answer.citations:
-        return "(the last answer cites no sources)"
-    parts = []
-    for n, citation in enumerate(answer.citations, 1):
-        lines = citation.quote.split("\n")
-        width = len(str(citation.end_line))
-        span = "line" if len(lines) == 1 else "lines"
-        parts.append(f"[{n}] {_visible(citation.source)}, {span} {_span(citation)}")
-        parts.extend(
-            f"    {number:>{width}} | {_visible(line)}"
-            for number, line in enumerate(lines, citation.start_line)
-        )
-    return "\n".join(parts)
-
-
-# Control characters, line and paragraph separators, and the bidirectional controls that
-# reorder what a terminal shows ("bought \u202e005\u202c tanks" reads as "500").
-_CONTROL = re.compile(
-    r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]"
-)
-
-
-def _visible(text: str) -> str:
-    """``text`` with control characters (tab aside) and bidirectional controls written as
-    ``\\xNN``/``\\uNNNN`` escapes."""
-    return _CONTROL.sub(lambda m: ascii(m.group())[1:-1], text)
-
-
-def _span(citation: Citation) -> str:
-    """``12`` or ``12-14``; for a PDF, also where that is in the pages: ``12-14 (page 3,
-    lines 5-7)``."""
-    span = (str(citation.start_line) if citation.start_line == citation.end_line
-            else f"{citation.start_line}-{citation.end_line}")
-    if citation.page is None:
-        return span
-    first, last = citation.page_start_line, citation.page_end_line
-    within = f"line {first}" if first == last else f"lines {first}-{last}"
-    return f"{span} (page {citation.page}, {within})"
-
-
 ANNOUNCE_BYTES = 2**20
 """A corpus this big to (re)index gets a line before the silent part (reading and cutting
 the files, loading the model) that comes before the embedding progress."""
@@ -366,62 +308,6 @@ def _announce(engine: Engine, always: bool = False) -> None:
           "them, then embedding what changed", file=sys.stderr, flush=True)
 
 
-class _Progress:
-    """Build progress on stderr, for builds of more than ``PROGRESS_MIN_TOTAL`` records: on
-    a terminal a bar drawn over itself, with the rate and the time left; elsewhere (a log)
-    one line at the start, at every tenth, at least once a minute, and at the end. The
-    time left is estimated from the length of the text left, not the records left: the
-    store embeds the shortest records first."""
-
-    LOG_EVERY_S = 60.0
-
-    def __init__(self, stream: TextIO | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
-        self.stream = stream
-        self.clock = clock
-        self.began: float | None = None
-        self.tenths = -1
-        self.logged = 0.0
-
-    def __call__(self, done: int, total: int) -> None:
-        self.weighted(done, total, done, total)
-
-    def weighted(self, done: int, total: int, work_done: float, work_total: float) -> None:
-        stream = self.stream or sys.stderr
-        if total <= PROGRESS_MIN_TOTAL:
-            return
-        now = self.clock()
-        if self.began is None:
-            self.began = now
-        text = f"embedding {done}/{total} records"
-        elapsed = now - self.began
-        if 0 < done < total and elapsed > 0 and work_done > 0:
-            rate = done / elapsed
-            left = elapsed * (work_total - work_done) / work_done
-            text += f", {rate:.0f}/s, about {_duration(left)} left"
-        elif done >= total and elapsed > 0:
-            text += f" in {_duration(elapsed)}"
-        if stream.isatty():
-            width = 30
-            filled = width * done // total
-            stream.write(f"\r[{'#' * filled}{' ' * (width - filled)}] {text}\x1b[K")
-            if done >= total:
-                stream.write("\n")
-        elif done * 10 // total > self.tenths or now - self.logged >= self.LOG_EVERY_S:
-            self.tenths = done * 10 // total
-            self.logged = now
-            stream.write(f"rag: {text}\n")
-        stream.flush()
-
-
-def _duration(seconds: float) -> str:
-    if seconds < 60:
-        return f"{seconds:.0f} s"
-    if seconds < 3600:
-        return f"{seconds // 60:.0f} min {seconds % 60:.0f} s"
-    return f"{seconds // 3600:.0f} h {seconds % 3600 // 60:.0f} min"
-
-
 @contextmanager
 def _warnings_to_stderr() -> Iterator[None]:
     """Show each skipped file once as ``rag: warning: ...``, however often it is read."""
@@ -434,7 +320,7 @@ def _warnings_to_stderr() -> Iterator[None]:
             original(message, category, filename, lineno, file, line)
         elif str(message) not in seen:
             seen.add(str(message))
-            print(f"rag: warning: {_visible(' '.join(str(message).split()))}",
+            print(f"rag: warning: {visible(' '.join(str(message).split()))}",
                   file=sys.stderr)
 
     with warnings.catch_warnings():
@@ -444,7 +330,7 @@ def _warnings_to_stderr() -> Iterator[None]:
 
 
 def _error(exc: BaseException) -> None:
-    message = _visible(" ".join(str(exc).split())) or type(exc).__name__
+    message = visible(" ".join(str(exc).split())) or type(exc).__name__
     print(f"rag: error: {message}", file=sys.stderr)
 
 

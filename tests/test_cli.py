@@ -17,6 +17,7 @@ import pytest
 
 import rag
 import rag.cli
+import rag.display
 from rag.embeddings import MiniLMEmbedder
 from rag.engine import Engine
 from rag.settings import Settings
@@ -206,7 +207,7 @@ def test_index_draws_progress_bar_on_a_terminal(
     assert rag.cli.main(["index", "--corpus", str(corpus_dir)]) == 0
     drawn = terminal.getvalue()
     total = int(capsys.readouterr().out.split("embedded ")[1].split()[0])
-    assert total > rag.cli.PROGRESS_MIN_TOTAL
+    assert total > rag.display.PROGRESS_MIN_TOTAL
     assert drawn.startswith(f"\r[{' ' * 30}] embedding 0/{total} records")
     assert re.search(rf"\[{'#' * 30}\] embedding {total}/{total} records in \d+ s\x1b\[K\n$",
                      drawn)
@@ -215,7 +216,7 @@ def test_index_draws_progress_bar_on_a_terminal(
 def test_progress_off_a_terminal_is_a_line_a_tenth_with_rate_and_time_left() -> None:
     stream = io.StringIO()
     clock = iter(range(0, 1000, 2))
-    progress = rag.cli._Progress(stream, clock=lambda: float(next(clock)))
+    progress = rag.display.BuildProgress(stream, clock=lambda: float(next(clock)))
     for done in range(0, 1001, 50):
         progress(done, 1000)
     lines = stream.getvalue().splitlines()
@@ -228,7 +229,7 @@ def test_progress_off_a_terminal_is_a_line_a_tenth_with_rate_and_time_left() -> 
 def test_progress_off_a_terminal_logs_once_a_minute_between_tenths() -> None:
     stream = io.StringIO()
     clock = iter(range(0, 100_000, 30))  # 30 s between calls, 3,000 calls in all
-    progress = rag.cli._Progress(stream, clock=lambda: float(next(clock)))
+    progress = rag.display.BuildProgress(stream, clock=lambda: float(next(clock)))
     for done in range(3000):  # all within the first tenth
         progress(done, 33_400)
     lines = stream.getvalue().splitlines()
@@ -238,7 +239,7 @@ def test_progress_off_a_terminal_logs_once_a_minute_between_tenths() -> None:
 def test_time_left_is_estimated_from_the_text_left_not_the_records_left() -> None:
     stream = io.StringIO()
     clock = iter([0.0, 100.0])
-    progress = rag.cli._Progress(stream, clock=lambda: next(clock))
+    progress = rag.display.BuildProgress(stream, clock=lambda: next(clock))
     # Half the records embedded in 100 s, but they were the short ones: a tenth of the text.
     progress.weighted(0, 1000, 0, 10_000)
     progress.weighted(500, 1000, 1000, 10_000)
@@ -248,7 +249,7 @@ def test_time_left_is_estimated_from_the_text_left_not_the_records_left() -> Non
 
 def test_no_progress_for_small_builds() -> None:
     for stream in (_Terminal(), io.StringIO()):
-        progress = rag.cli._Progress(stream)
+        progress = rag.display.BuildProgress(stream)
         progress(5, 10)
         progress(10, 10)
         assert stream.getvalue() == ""
@@ -385,7 +386,7 @@ def test_a_big_corpus_is_announced_before_the_silent_part(
 
 
 def test_quoted_code_shows_its_line_breaks_and_no_control_characters() -> None:
-    from rag.cli import render_answer
+    from rag.display import render_answer
     from rag.types import Answer, Citation
 
     answer = Answer(
@@ -411,7 +412,7 @@ def test_what_the_checks_dropped_is_listed_after_the_answer() -> None:
                             quote="In July, Egypt bought 500 Russian T-90 tanks.")],
         verification=Verification(dropped=['"Algeria bought 900." (holds no number of the '
                                            'cited lines: 900)']))
-    lines = rag.cli.render_answer(answer).splitlines()
+    lines = rag.display.render_answer(answer).splitlines()
     assert lines[0] == "Egypt bought 500 T-90 tanks. [1]"
     assert lines[1:3] == ["[1] a.txt:3", "    In July, Egypt bought 500 Russian T-90 tanks."]
     assert lines[3] == 'dropped: "Algeria bought 900." (holds no number of the cited lines: 900)'
