@@ -1,5 +1,5 @@
-"""The extractive backend's passage checks (rag/answer/judge.py) on the real index of
-seeds/: each test asks a question of one line of the articles and pins why the line can or
+"""The extractive backend's passage checks (rag/answer/extractive/judge.py) on the real
+index of seeds/: each test asks a question of one line of the articles and pins why the line can or
 cannot answer it. The checks read the corpus through the retriever (a name missing from a
 line may stand in its file; "he" is resolved from the lines before), so they run on a
 built index, not on strings alone."""
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.answer.judge import OFF_SUBJECT, Candidate, Judge
+from rag.answer.extractive.judge import OFF_SUBJECT, Candidate, Judge
 from rag.answer.lexicon import WordVectors
 from rag.engine import Engine
 from rag.language.questions import analyze_question
