@@ -8,17 +8,18 @@ score calibration between the two.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from rag.embeddings import EMBEDDING_DIM, MiniLMEmbedder
-from rag.language.words import BASE, Vocabulary, terms, words
-from rag.store import EXACT_RECORDS, LEVELS, IndexStore, Manifest, Records
+from rag.index.manifest import CHUNKS, LEVELS, SENTENCES, Level
+from rag.language.words import BASE, Vocabulary, terms
+from rag.stats import CorpusStats
+from rag.store import EXACT_RECORDS, IndexStore, Manifest, Records
 from rag.types import Passage
 
 __all__ = ["EXACT_RECORDS", "RRF_K", "WIDER", "Retriever", "fuse_rankings"]
@@ -46,37 +47,6 @@ class _Level:
     bm25: Any
 
 
-@dataclass
-class _Stats:
-    """Word statistics of the sentence records, in the forms of the retriever's vocabulary."""
-
-    vocabulary: set[str]
-    doc_freq: dict[str, int]
-    count: int
-    lines: dict[str, dict[int, set[str]]]
-    texts: dict[str, dict[int, list[str]]]
-    documents: dict[str, set[str]] = field(default_factory=dict)
-
-    @classmethod
-    def of(cls, records: Records, vocab: Vocabulary) -> _Stats:
-        doc_freq: dict[str, int] = {}
-        lines: dict[str, dict[int, set[str]]] = {}
-        texts: dict[str, dict[int, list[str]]] = {}
-        for text, source, line in zip(
-            records.texts, records.sources, records.start_lines, strict=True
-        ):
-            found = vocab.forms(words(text))
-            for term in found:
-                doc_freq[term] = doc_freq.get(term, 0) + 1
-            lines.setdefault(source, {}).setdefault(line, set()).update(found)
-            texts.setdefault(source, {}).setdefault(line, []).append(text)
-        return cls(set(doc_freq), doc_freq, len(records.texts), lines, texts)
-
-    def idf(self, term: str) -> float:
-        df = self.doc_freq.get(term, 0)
-        return math.log(1.0 + (self.count - df + 0.5) / (df + 0.5))
-
-
 class Retriever:
     """Searches one committed snapshot of the index (the manifest it was built from)."""
 
@@ -84,20 +54,19 @@ class Retriever:
         self, store: IndexStore, manifest: Manifest, embedder: MiniLMEmbedder,
         vocab: Vocabulary = BASE,
     ) -> None:
-        """``vocab`` sets the forms of the word statistics (``resolve``, ``idf``,
-        ``document_terms``...): those of the backend that reads them."""
+        """``vocab`` sets the forms of the word statistics (``stats``): those of the
+        backend that reads them."""
         import bm25s
 
         self.store = store
         self.manifest = manifest
         self.embedder = embedder
         self.vocab = vocab
-        self._levels: dict[str, _Level] = {}
-        self._stats: _Stats | None = None
+        self._levels: dict[Level, _Level] = {}
+        self._stats: CorpusStats | None = None
         self._stored: dict[str, int] = {}  # records in each level's collection, counted
         self._by_text: dict[str, npt.NDArray[np.float32]] | None = None
-        self._stored_ids: dict[str, tuple[str, str]] = {}  # text -> (level, id), in Chroma
-        self._lowered: str | None = None  # every sentence record's text, for ``mentions``
+        self._stored_ids: dict[str, tuple[Level, str]] = {}  # text -> (level, id), in Chroma
         for level in LEVELS:
             count = sum(len(entry.ids[level]) for entry in manifest.files.values())
             records = store.records(manifest, level, vectors=count <= EXACT_RECORDS)
@@ -109,72 +78,16 @@ class Retriever:
                 records, {rid: i for i, rid in enumerate(records.ids)}, bm25
             )
 
-    def resolve(self, term: str) -> str | None:
-        """The corpus's spelling of a canonical word, allowing a near spelling for long
-        words ("rostec" finds "rostech"); None if the corpus does not have it."""
-        vocab = self._sentence_stats().vocabulary
-        if term in vocab:
-            return term
-        if len(term) < 5:
-            return None
-        near = [
-            v for v in vocab
-            if len(v) >= 4 and abs(len(v) - len(term)) <= 2
-            and (v.startswith(term) or term.startswith(v))
-        ]
-        return min(near, key=lambda v: (abs(len(v) - len(term)), v)) if near else None
-
-    def coverage(self, question_terms: Sequence[str], sentence_terms: set[str]) -> float:
-        """IDF-weighted share of the question's words that the sentence has; words the
-        corpus lacks are left out (no sentence could have them)."""
-        stats = self._sentence_stats()
-        question_terms = [t for t in question_terms if t in stats.doc_freq]
-        total = sum(stats.idf(t) for t in question_terms)
-        if total == 0:
-            return 0.0
-        return sum(stats.idf(t) for t in question_terms if t in sentence_terms) / total
-
-    def idf(self, term: str) -> float:
-        """Inverse document frequency of a canonical word over the sentences."""
-        return self._sentence_stats().idf(term)
-
-    def context_terms(self, source: str, line: int) -> set[str]:
-        """Words of ``line``, the three lines before it, and the document's first line."""
-        lines = self._sentence_stats().lines.get(source, {})
-        found: set[str] = set(lines.get(1, set()))
-        for number in range(max(1, line - 3), line + 1):
-            found |= lines.get(number, set())
-        return found
-
-    def document_terms(self, source: str) -> set[str]:
-        """Every canonical word of one document."""
-        stats = self._sentence_stats()
-        if source not in stats.documents:
-            stats.documents[source] = set().union(*stats.lines.get(source, {}).values())
-        return stats.documents[source]
-
-    def line_sentences(self, source: str, line: int) -> list[str]:
-        """The sentence records of one line, in order."""
-        return self._sentence_stats().texts.get(source, {}).get(line, [])
-
-    def previous_lines(self, source: str, line: int, count: int) -> list[int]:
-        """Up to ``count`` non-blank line numbers before ``line``, nearest first."""
-        lines = self._sentence_stats().texts.get(source, {})
-        return [n for n in range(line - 1, 0, -1) if n in lines][:count]
-
-    def size(self, level: str = "chunks") -> int:
-        return len(self._levels[level].records.ids)
-
-    def _sentence_stats(self) -> _Stats:
+    @property
+    def stats(self) -> CorpusStats:
+        """Word statistics of the sentence records (idf, the corpus's spelling of a word,
+        the words around a line), made the first time they are asked for."""
         if self._stats is None:
-            self._stats = _Stats.of(self._levels["sentences"].records, self.vocab)
+            self._stats = CorpusStats(self._levels[SENTENCES].records, self.vocab)
         return self._stats
 
-    def mentions(self, text: str) -> bool:
-        """Whether some sentence record holds ``text``, letter case aside."""
-        if self._lowered is None:
-            self._lowered = "\n".join(self._levels["sentences"].records.texts).lower()
-        return text.lower() in self._lowered
+    def size(self, level: Level = CHUNKS) -> int:
+        return len(self._levels[level].records.ids)
 
     def embed_query(self, question: str) -> npt.NDArray[np.float32]:
         return self.embedder.embed_one(question)
@@ -189,7 +102,7 @@ class Retriever:
             return np.zeros((0, EMBEDDING_DIM), dtype=np.float32)
         if self._by_text is None:
             found: dict[str, npt.NDArray[np.float32]] = {}
-            stored: dict[str, tuple[str, str]] = {}
+            stored: dict[str, tuple[Level, str]] = {}
             for name, level in self._levels.items():
                 records = level.records
                 for i, text in enumerate(records.texts):
@@ -210,14 +123,14 @@ class Retriever:
     def _stored_vectors(self, texts: list[str]) -> dict[str, npt.NDArray[np.float32]]:
         """The vectors Chroma holds for ``texts`` (each named in ``_stored_ids``); a text
         whose record it no longer returns is left out, to be embedded."""
-        wanted: dict[str, dict[str, str]] = {}
+        wanted: dict[Level, dict[str, str]] = {}
         for text in texts:
             level, rid = self._stored_ids[text]
             wanted.setdefault(level, {})[rid] = text
         return {by_id[rid]: vector for level, by_id in wanted.items()
                 for rid, vector in self._chroma_vectors(level, list(by_id)).items()}
 
-    def _chroma_vectors(self, level: str, ids: list[str]) -> dict[str, npt.NDArray[np.float32]]:
+    def _chroma_vectors(self, level: Level, ids: list[str]) -> dict[str, npt.NDArray[np.float32]]:
         """The vectors Chroma returns for the records ``ids`` of ``level``, by id."""
         got = self.store.collections[level].get(ids=ids, include=["embeddings"])
         return {rid: np.asarray(vector, dtype=np.float32)
@@ -227,7 +140,7 @@ class Retriever:
         self,
         question: str,
         k: int,
-        level: str = "chunks",
+        level: Level = CHUNKS,
         query_vector: npt.NDArray[np.float32] | None = None,
     ) -> list[Passage]:
         """The ``k`` best passages of ``level`` for ``question``, best first."""
@@ -259,7 +172,7 @@ class Retriever:
             )
         return passages
 
-    def _dense(self, level: str, vector: npt.NDArray[np.float32], depth: int) -> dict[str, float]:
+    def _dense(self, level: Level, vector: npt.NDArray[np.float32], depth: int) -> dict[str, float]:
         """The ``depth`` nearest live records and their cosines, nearest first (ties in
         corpus order)."""
         index = self._levels[level]
@@ -269,7 +182,7 @@ class Retriever:
         return self._approximate(level, vector, depth)
 
     def _approximate(
-        self, level: str, vector: npt.NDArray[np.float32], depth: int
+        self, level: Level, vector: npt.NDArray[np.float32], depth: int
     ) -> dict[str, float]:
         """``_dense`` through Chroma's HNSW index, ``WIDER`` times as many asked for. The
         collection may hold records no manifest names yet (another process's build): the
@@ -305,7 +218,7 @@ class Retriever:
         return {index.records.ids[i]: float(scores[i]) for i in best}
 
     def _cosines(
-        self, level: str, vector: npt.NDArray[np.float32], ids: list[str]
+        self, level: Level, vector: npt.NDArray[np.float32], ids: list[str]
     ) -> dict[str, float]:
         index = self._levels[level]
         if index.records.vectors is not None:

@@ -32,7 +32,7 @@ def judged(retriever: Retriever, question: str, source: str, line: int, text: st
     """The candidate one sentence of the seeds makes for ``question``, as the backend
     makes it; the sentence must be one the index holds for that line (a check of a
     misquoted line would pin nothing)."""
-    assert text in retriever.line_sentences(source, line)
+    assert text in retriever.stats.line_sentences(source, line)
     judge = Judge(analyze_question(question), retriever, WordVectors.kept(retriever.embedder))
     return judge(Passage(source=source, start_line=line, end_line=line, text=text, score=0.0))
 

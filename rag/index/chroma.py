@@ -15,7 +15,7 @@ import numpy as np
 from rag.embeddings import EMBEDDING_DIM
 from rag.errors import ConfigError, IndexBuildError
 from rag.faults import StoreFaults
-from rag.index.manifest import LEVELS
+from rag.index.manifest import LEVELS, Level
 from rag.index.records import Records
 
 __all__ = ["ChromaIndex"]
@@ -96,7 +96,7 @@ class ChromaIndex:
             stamp = time.strftime("%Y%m%d-%H%M%S")
             os.replace(chroma, self.index_dir / f"chroma.damaged-{stamp}")
 
-    def records(self, level: str, ids: list[str], vectors: bool) -> Records:
+    def records(self, level: Level, ids: list[str], vectors: bool) -> Records:
         """The records ``ids`` of ``level`` as Chroma holds them, in that order (with their
         vectors if asked); an id Chroma lacks is an ``IndexBuildError``."""
         got: dict[str, tuple[str, dict[str, Any]]] = {}

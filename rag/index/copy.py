@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from rag.embeddings import EMBEDDING_DIM, MODEL_ID
-from rag.index.manifest import CUTTING, LEVELS, Manifest
+from rag.index.manifest import CUTTING, LEVELS, Level, Manifest
 from rag.index.records import EXACT_RECORDS, FIELDS, Records
 
 __all__ = ["COPY_VERSION", "COPY_WINDOW", "CommittedCopy"]
@@ -23,7 +23,7 @@ __all__ = ["COPY_VERSION", "COPY_WINDOW", "CommittedCopy"]
 COPY_WINDOW = 1000  # records read back from Chroma at a time for the committed copy
 COPY_VERSION = 1  # the layout of the committed copy (``IndexStore.copy_path``)
 
-ReadChroma = Callable[[str, list[str], bool], Records]
+ReadChroma = Callable[[Level, list[str], bool], Records]
 """``read(level, ids, vectors)``: the records ``ids`` of ``level`` as Chroma holds them."""
 
 
@@ -33,13 +33,13 @@ class CommittedCopy:
     def __init__(self, path: Path, chunk_tokens: int) -> None:
         self.path = path
         self.chunk_tokens = chunk_tokens
-        self._cache: tuple[tuple[int, int, int], dict[str, Records]] | None = None
+        self._cache: tuple[tuple[int, int, int], dict[Level, Records]] | None = None
 
     def forget(self) -> None:
         """Drop what was read (the file is gone or replaced)."""
         self._cache = None
 
-    def read(self) -> dict[str, Records] | None:
+    def read(self) -> dict[Level, Records] | None:
         """The committed copy's records of each level (with vectors where it has them),
         read again only when its file changed; None when there is none, or it is from
         another setup, or it cannot be read (each zip member's CRC is checked as it is
@@ -69,7 +69,7 @@ class CommittedCopy:
         self._cache = (stamp, copy)
         return copy
 
-    def copied(self, level: str, ids: list[str], vectors: bool) -> Records | None:
+    def copied(self, level: Level, ids: list[str], vectors: bool) -> Records | None:
         """The copy's records of ``level`` (with vectors if asked) when it holds exactly
         ``ids``; else None."""
         copy = self.read()
@@ -92,7 +92,7 @@ class CommittedCopy:
         copy already holds exactly these records; a copy that cannot be written is left
         out, and questions read Chroma instead."""
         old = self.read()
-        copy: dict[str, Records] = {}
+        copy: dict[Level, Records] = {}
         for level in LEVELS:
             ids = manifest.level_ids(level)
             with_vectors = len(ids) <= EXACT_RECORDS

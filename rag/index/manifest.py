@@ -9,16 +9,32 @@ import hashlib
 import os
 from importlib import metadata
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ValidationError, field_validator
 
 from rag.chunking import DEFAULT_CHUNK_TOKENS
 from rag.embeddings import MODEL_ID
 
-__all__ = ["CUTTING", "LEVELS", "MANIFEST_VERSION", "FileEntry", "Manifest", "ManifestFile",
-           "code_digest"]
+__all__ = [
+    "CHUNKS",
+    "CUTTING",
+    "LEVELS",
+    "MANIFEST_VERSION",
+    "SENTENCES",
+    "FileEntry",
+    "Level",
+    "Manifest",
+    "ManifestFile",
+    "code_digest",
+]
 
-LEVELS = ("chunks", "sentences")
+Level = Literal["chunks", "sentences"]
+"""What a record is: a window of whole lines (``chunks``) or one sentence of a line
+(``sentences``); each level has its own collection and its own search."""
+CHUNKS: Level = "chunks"
+SENTENCES: Level = "sentences"
+LEVELS: tuple[Level, ...] = (CHUNKS, SENTENCES)
 MANIFEST_VERSION = 3  # 3: Markdown is cut by its structure (rag.markdown)
 
 
@@ -113,11 +129,11 @@ class Manifest(BaseModel):
         stamps = {src: (e.size, e.mtime_ns) for src, e in self.files.items()}
         return stamps | self.skipped
 
-    def level_ids(self, level: str) -> list[str]:
+    def level_ids(self, level: Level) -> list[str]:
         """The ids of ``level``'s live records, in manifest order."""
         return [i for entry in self.files.values() for i in entry.ids[level]]
 
-    def live_ids(self, level: str) -> set[str]:
+    def live_ids(self, level: Level) -> set[str]:
         return set(self.level_ids(level))
 
 

@@ -14,7 +14,7 @@ from rag.index.build import Builder, Progress
 from rag.index.chroma import ChromaIndex, _Collection
 from rag.index.copy import CommittedCopy
 from rag.index.lock import locked
-from rag.index.manifest import Manifest, ManifestFile
+from rag.index.manifest import Level, Manifest, ManifestFile
 from rag.index.records import Records
 from rag.types import IndexStats
 from rag.watch import ChangeWatch
@@ -110,7 +110,7 @@ class IndexStore:
                 self._chroma.close()
                 return self._build(self.read_manifest(), progress)
 
-    def records(self, manifest: Manifest, level: str, *, vectors: bool = False) -> Records:
+    def records(self, manifest: Manifest, level: Level, *, vectors: bool = False) -> Records:
         """Text and lines of every live record of ``level``, and their stored vectors
         when asked: from the committed copy when it holds exactly these records (so a
         question over a fresh embedded index never opens Chroma), else from Chroma."""
@@ -121,7 +121,7 @@ class IndexStore:
                 return copied
         return self._from_chroma(level, ids, vectors)
 
-    def _from_chroma(self, level: str, ids: list[str], vectors: bool) -> Records:
+    def _from_chroma(self, level: Level, ids: list[str], vectors: bool) -> Records:
         return self._chroma.records(level, ids, vectors)
 
     def _build(self, old: Manifest, progress: Progress | None) -> IndexStats:

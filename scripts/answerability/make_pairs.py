@@ -151,7 +151,7 @@ def corpus_pairs(question_files: list[Path], corpus: Path, prefix: str) -> list[
         for found in retriever.search(item.question, 30, "sentences"):
             p = layout.readable(found)
             if (p.source, p.start_line) in gold:
-                line = retriever.line_sentences(p.source, p.start_line)
+                line = retriever.stats.line_sentences(p.source, p.start_line)
                 if len(line) > 1 and not any(a in p.text.lower() for a in alternatives):
                     continue
                 rows.append({**base, "passage": p.text, "label": 1, "kind": f"{prefix}_answer"})

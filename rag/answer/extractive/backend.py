@@ -19,6 +19,7 @@ from rag.answer.extractive.judge import Candidate, Judge
 from rag.answer.extractive.scorer import LinearScorer
 from rag.answer.lexicon import WordVectors
 from rag.answer.vocabulary import analyze_question
+from rag.index.manifest import CHUNKS, SENTENCES
 from rag.language.figures import MONEY, NUMBER
 from rag.language.questions import QuestionInfo, split_question
 from rag.language.words import words
@@ -87,7 +88,7 @@ class ExtractiveBackend:
         # The question's rarer words: what marks a code line as the one asked about
         # (``local_address`` for "from one particular IP address"), not "httpx" or "client".
         keys = frozenset(term for info in infos for term in info.terms
-                         if retriever.idf(term) >= self.params.key_idf)
+                         if retriever.stats.idf(term) >= self.params.key_idf)
         return compose(chosen, notes, layout, keys)
 
     def candidates(
@@ -112,13 +113,13 @@ class ExtractiveBackend:
         )
         layout = layout or MarkdownLines(retriever.store.corpus)
         found = [judge(layout.readable(p))
-                 for p in retriever.search(info.text, depth, "sentences", vector)]
+                 for p in retriever.search(info.text, depth, SENTENCES, vector)]
         # Whole lines compete too: a line can answer where none of its sentences alone does.
         found += [
             judge(p, whole_line=True)
-            for p in retriever.search(info.text, depth // 2, "chunks", vector)
+            for p in retriever.search(info.text, depth // 2, CHUNKS, vector)
             if p.start_line == p.end_line
-            and len(retriever.line_sentences(p.source, p.start_line)) > 1
+            and len(retriever.stats.line_sentences(p.source, p.start_line)) > 1
         ]
         for candidate in found:
             candidate.score = self.scorer.score(candidate.features)

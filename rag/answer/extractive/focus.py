@@ -26,18 +26,18 @@ def resolve_focus(info: QuestionInfo, retriever: Retriever) -> QuestionInfo | No
     written = {canonical(token): token for token in re.findall(r"[\w.]*\w", info.text)
                if re.search(r"[._]", token.strip("._"))}
     for term in info.focus:
-        known = retriever.resolve(term)
+        known = retriever.stats.resolve(term)
         if known is not None:
             mapping[term] = (known,)
             continue
         if term.replace(".", "").isdigit():
             mapping[term] = ()
             continue
-        if term in constants and not retriever.mentions(constants[term]):
+        if term in constants and not retriever.stats.mentions(constants[term]):
             return None
         parts = ([canonical(part) for part in _compound_parts(written[term])]
                  if term in written else _compound_parts(term))
-        found = [retriever.resolve(part) for part in parts]
+        found = [retriever.stats.resolve(part) for part in parts]
         if not parts or not all(found):
             return None
         mapping[term] = tuple(form for form in found if form)

@@ -96,9 +96,9 @@ class Judge:
         self.lexicon = lexicon
         self.asked_similarity = asked_similarity
         self.unit_similarity = unit_similarity
-        self._asked = [w for w in info.asked if retriever.resolve(canonical(w)) is not None]
+        self._asked = [w for w in info.asked if retriever.stats.resolve(canonical(w)) is not None]
         # Every asked word, also those the corpus lacks (they get the highest IDF).
-        self._asked_weight = {w: retriever.idf(canonical(w)) for w in info.asked}
+        self._asked_weight = {w: retriever.stats.idf(canonical(w)) for w in info.asked}
         unknown = [w for w in info.asked if w not in self._asked]
         self._unknown = len(unknown) / len(info.asked) if info.asked else 0.0
 
@@ -122,7 +122,7 @@ class Judge:
         near, worst = self._alignment(content, have)
         features = {
             "dense": passage.dense_score or 0.0,
-            "coverage": self.retriever.coverage(info.terms, have),
+            "coverage": self.retriever.stats.coverage(info.terms, have),
             "asked_exact": _share(weights, {w for w in weights if canonical(w) in have})
             if weights else 1.0,
             "asked_near": near,
@@ -175,9 +175,9 @@ class Judge:
     def _names_present(self, missing: set[str], passage: Passage) -> bool:
         if not missing:
             return True
-        if not missing <= self.retriever.document_terms(passage.source):
+        if not missing <= self.retriever.stats.document_terms(passage.source):
             return False
-        nearby = self.retriever.context_terms(passage.source, passage.start_line)
+        nearby = self.retriever.stats.context_terms(passage.source, passage.start_line)
         return len(missing - nearby) <= 1
 
     def _slot(
@@ -215,8 +215,8 @@ class Judge:
             return True
         if not _PRONOUN.search(passage.text):
             return False
-        before = self.retriever.previous_lines(passage.source, passage.start_line, 1)
-        earlier = self.retriever.context_terms(passage.source, before[0]) if before else set()
+        before = self.retriever.stats.previous_lines(passage.source, passage.start_line, 1)
+        earlier = self.retriever.stats.context_terms(passage.source, before[0]) if before else set()
         return subject <= have | earlier
 
     def _speaks_of_asked(self, text_words: list[str], have: set[str]) -> bool:
@@ -252,8 +252,8 @@ def _antecedent(
     passage: Passage, retriever: Retriever, info: QuestionInfo
 ) -> tuple[Passage, Slot] | None:
     """The nearest earlier sentence (two lines back at most) naming a person."""
-    for line in retriever.previous_lines(passage.source, passage.start_line, 2):
-        for text in reversed(retriever.line_sentences(passage.source, line)):
+    for line in retriever.stats.previous_lines(passage.source, passage.start_line, 2):
+        for text in reversed(retriever.stats.line_sentences(passage.source, line)):
             slots = [
                 s for s in find_slots(text, NAME, frozenset(info.focus), NEWS)
                 if person_like(text, s)
