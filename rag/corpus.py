@@ -19,7 +19,7 @@ import hashlib
 import os
 import stat
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,16 +31,22 @@ from rag.pdf import UnreadablePdf, pdf_lines
 __all__ = [
     "TEXT_SUFFIXES",
     "Corpus",
+    "CorpusFile",
     "Document",
     "FileStamp",
     "corpus_root",
     "document_lines",
+    "file_sha256",
+    "list_corpus",
     "load_corpus",
+    "no_documents",
     "quote_lines",
     "quote_of",
+    "read_documents",
     "read_lines",
     "scan_corpus",
     "split_lines",
+    "warn_if_large",
 ]
 
 TEXT_SUFFIXES = SUFFIXES
@@ -73,6 +79,18 @@ class Document:
 
 
 @dataclass(frozen=True)
+class CorpusFile:
+    """A text file of a corpus before it is read: where it is, and its stamp."""
+
+    path: str
+    stamp: FileStamp
+
+    @property
+    def source(self) -> str:
+        return self.stamp.source
+
+
+@dataclass(frozen=True)
 class Corpus:
     root: Path
     documents: tuple[Document, ...]
@@ -101,46 +119,80 @@ def scan_corpus(root: Path) -> list[FileStamp]:
 
 
 def load_corpus(root: Path) -> Corpus:
-    """Read every text file under ``root``; raises ``CorpusError`` if there is none."""
-    root = corpus_root(root)
-    documents: list[Document] = []
-    found, passed_over = _text_files(root)
-    skipped = [source for source, _ in passed_over]
-    for source, why in passed_over:
-        warnings.warn(f"skipping {source}: {why}", SkippedFileWarning, stacklevel=2)
-    for source, path, st in found:
-        try:
-            data = Path(path).read_bytes()
-        except OSError as exc:  # gone since the walk, unreadable, a name too long
-            skipped.append(source)
-            warnings.warn(f"skipping {source}: cannot read it ({exc.strerror})",
-                          SkippedFileWarning, stacklevel=2)
-            continue
-        try:
-            lines = _document(source, data)
-        except UnreadableFile as exc:
-            skipped.append(source)
-            warnings.warn(f"skipping {source}: {exc}", SkippedFileWarning, stacklevel=2)
-            continue
-        if len(data) >= LARGE_FILE_BYTES:
-            warnings.warn(
-                f"{source} is {len(data) / 2**20:.0f} MiB: every sentence of it is embedded, "
-                "which takes a long time on a CPU (the progress line gives the rate)",
-                LargeFileWarning, stacklevel=2,
-            )
-        documents.append(
-            Document(
-                source=source,
-                lines=lines,
-                sha256=hashlib.sha256(data).hexdigest(),
-                stamp=FileStamp(source, st.st_size, st.st_mtime_ns),
-            )
-        )
+    """Read every text file under ``root``; raises ``CorpusError`` if there is none. A
+    build reads the files it cuts through ``read_documents`` instead, a group at a time."""
+    files, skipped = list_corpus(root)
+    documents = []
+    for doc in read_documents(files, skipped):
+        warn_if_large(doc)
+        documents.append(doc)
     if not documents:
-        why = f" ({len(skipped)} skipped: see the warnings)" if skipped else ""
-        raise CorpusError(
-            f"corpus {root} has no readable .txt, .md, .rst, .html or .pdf files{why}")
-    return Corpus(root=root, documents=tuple(documents), skipped=tuple(skipped))
+        raise no_documents(root, skipped)
+    return Corpus(root=corpus_root(root), documents=tuple(documents), skipped=tuple(skipped))
+
+
+def list_corpus(root: Path) -> tuple[list[CorpusFile], list[str]]:
+    """Every text file under ``root``, sorted by source and not read yet; and the sources
+    passed over (links out of the folder, paths too long), each with a warning."""
+    found, passed_over = _text_files(corpus_root(root))
+    for source, why in passed_over:
+        warnings.warn(f"skipping {source}: {why}", SkippedFileWarning, stacklevel=3)
+    files = [CorpusFile(path, FileStamp(source, st.st_size, st.st_mtime_ns))
+             for source, path, st in found]
+    return files, [source for source, _ in passed_over]
+
+
+def file_sha256(file: CorpusFile, skipped: list[str]) -> str | None:
+    """The SHA-256 of ``file``'s bytes, read a block at a time (none is held whole);
+    None when it cannot be read, its source then added to ``skipped`` with a warning."""
+    try:
+        with open(file.path, "rb") as handle:
+            return hashlib.file_digest(handle, "sha256").hexdigest()
+    except OSError as exc:  # gone since the walk, unreadable, a name too long
+        _skip(file.source, f"cannot read it ({exc.strerror})", skipped)
+        return None
+
+
+def read_documents(files: Iterable[CorpusFile], skipped: list[str]) -> Iterator[Document]:
+    """Each of ``files`` as a document, read only when the one before has been taken, so
+    a caller that lets each go holds one file at a time. A file that gives no document
+    (gone since the walk, not UTF-8 text, a PDF without text) is added to ``skipped``
+    with a warning naming it."""
+    for file in files:
+        try:
+            data = Path(file.path).read_bytes()
+        except OSError as exc:  # gone since the walk, unreadable, a name too long
+            _skip(file.source, f"cannot read it ({exc.strerror})", skipped)
+            continue
+        try:
+            lines = _document(file.source, data)
+        except UnreadableFile as exc:
+            _skip(file.source, str(exc), skipped)
+            continue
+        yield Document(source=file.source, lines=lines,
+                       sha256=hashlib.sha256(data).hexdigest(), stamp=file.stamp)
+
+
+def warn_if_large(doc: Document) -> None:
+    """A ``LargeFileWarning`` for a document about to be embedded whose file is large."""
+    if doc.stamp.size >= LARGE_FILE_BYTES:
+        warnings.warn(
+            f"{doc.source} is {doc.stamp.size / 2**20:.0f} MiB: every sentence of it is "
+            "embedded, which takes a long time on a CPU (the progress line gives the rate)",
+            LargeFileWarning, stacklevel=3,
+        )
+
+
+def no_documents(root: Path, skipped: Sequence[str]) -> CorpusError:
+    """The error of a corpus with no file to index."""
+    why = f" ({len(skipped)} skipped: see the warnings)" if skipped else ""
+    return CorpusError(
+        f"corpus {corpus_root(root)} has no readable .txt, .md, .rst, .html or .pdf files{why}")
+
+
+def _skip(source: str, why: str, skipped: list[str]) -> None:
+    skipped.append(source)
+    warnings.warn(f"skipping {source}: {why}", SkippedFileWarning, stacklevel=4)
 
 
 def quote_lines(root: Path, source: str, start_line: int, end_line: int) -> str:
