@@ -28,7 +28,8 @@ moves a damaged index aside before building it again.
 One module a responsibility (issue 28): ``manifest`` (the manifest's schema, its setup
 versions, reading and committing its file), ``records`` (the live records readers get),
 ``copy`` (the committed copy), ``chroma`` (the client and this corpus's collections),
-``lock`` (the build lock), ``build`` (what a build cuts, embeds, writes and deletes) and
+``lock`` (the build lock), ``build`` (what a build cuts, embeds, writes and deletes),
+``groups`` (the groups it cuts and embeds the changed files in, and its progress) and
 ``store`` (``IndexStore``, which ties them together). ``rag.store`` re-exports the
 public names; a test that changes a module's attribute changes it here, in the module
 that reads it.

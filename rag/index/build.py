@@ -1,18 +1,28 @@
-"""A build: which files to cut again, embedding their pieces in windows and writing them
-in batches, committing the manifest, and deleting the records no manifest names."""
+"""A build: which files to cut again, cutting and embedding them a group at a time (their
+pieces in windows, written in batches), committing the manifest, and deleting the records
+no manifest names."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from rag.chunking import Piece, line_windows, sentence_units
-from rag.corpus import Document, FileStamp, load_corpus, scan_corpus
+from rag.corpus import (
+    CorpusFile,
+    Document,
+    file_sha256,
+    list_corpus,
+    no_documents,
+    read_documents,
+    warn_if_large,
+)
 from rag.embeddings import MODEL_ID, MiniLMEmbedder
 from rag.formats import is_structured, searchable
 from rag.index.chroma import ChromaIndex
+from rag.index.groups import Cut, Group, Progress, Tally, grouped
 from rag.index.manifest import LEVELS, FileEntry, Manifest, ManifestFile
 from rag.types import IndexStats
 
@@ -20,12 +30,6 @@ __all__ = ["EMBED_WINDOW", "WRITE_BATCH", "Builder", "Progress"]
 
 WRITE_BATCH = 256  # records a Chroma write carries
 EMBED_WINDOW = 2048  # records embedded in one call, then written
-
-Progress = Callable[[int, int], None]
-"""``progress(done, total)`` in records. A progress object that also has a method
-``weighted(done, total, work_done, work_total)`` is called through it instead, the work
-being the length of the pieces' text embedded so far and in all: records are embedded shortest
-first, so a rate in records would promise the long ones far too soon."""
 
 
 @dataclass
@@ -45,40 +49,22 @@ class Builder:
         return self.chroma.collections
 
     def commit(self, old: Manifest, progress: Progress | None) -> tuple[Manifest, IndexStats]:
-        """Read the corpus, embed and write what ``old`` lacks, and commit the new
-        manifest (written only when it changed)."""
-        corpus = load_corpus(self.corpus)
+        """Embed and write what ``old`` lacks of the corpus, and commit the new manifest
+        (written only when it changed). No more than a group of files is held at a time
+        (``GROUP_CHARS``); the manifest, written last, is the commit point."""
+        files, skipped = list_corpus(self.corpus)
+        unreadable: list[str] = []
+        kept, changed = self._unchanged(old, files, unreadable)
+        groups = self._plan(changed, unreadable)
+        if not kept and not groups:
+            raise no_documents(self.corpus, skipped + unreadable)
+        entries, embedded = self._write(groups, progress, unreadable)
         new = self.manifests.empty()
-        new.skipped = _skipped_stamps(self.corpus, corpus.skipped)
-        todo: list[Document] = []
-        added: list[str] = []
-        updated: list[str] = []
-        # Records the manifest names but Chroma lost (a wiped server, a deleted chroma/
-        # folder) are written again rather than failing every later search.
-        stored = {level: set(self.collections[level].get(include=[])["ids"]) for level in LEVELS}
-        for doc in corpus.documents:
-            previous = old.files.get(doc.source)
-            if (
-                previous is not None
-                and previous.sha256 == doc.sha256
-                and all(set(previous.ids[level]) <= stored[level] for level in LEVELS)
-            ):
-                new.files[doc.source] = previous.model_copy(
-                    update={"size": doc.stamp.size, "mtime_ns": doc.stamp.mtime_ns}
-                )
-            else:
-                todo.append(doc)
-                (updated if previous is not None else added).append(doc.source)
-        pieces = {doc.source: self._pieces(doc) for doc in todo}
-        embedded = self._write(todo, pieces, progress)
-        for doc in todo:
-            new.files[doc.source] = FileEntry(
-                sha256=doc.sha256,
-                size=doc.stamp.size,
-                mtime_ns=doc.stamp.mtime_ns,
-                ids={level: [_record_id(doc, level, p) for p in pieces[doc.source][level]]
-                     for level in LEVELS},
-            )
+        new.files.update(kept)
+        new.files.update(sorted(entries.items()))
+        stamps = {file.source: file.stamp for file in files}
+        new.skipped = {source: (stamps[source].size, stamps[source].mtime_ns)
+                       for source in sorted(unreadable)}
         if new != old:  # a plain touch changes the stamps, and so the manifest
             self.manifests.write(new)
             self._collect_garbage(new)
@@ -89,11 +75,75 @@ class Builder:
             chunks=sum(len(e.ids["chunks"]) for e in new.files.values()),
             sentences=sum(len(e.ids["sentences"]) for e in new.files.values()),
             embedded=embedded,
-            added=added,
-            updated=updated,
+            added=[source for source in sorted(entries) if source not in old.files],
+            updated=[source for source in sorted(entries) if source in old.files],
             removed=sorted(set(old.files) - set(new.files)),
-            skipped=list(corpus.skipped),
+            skipped=skipped + sorted(unreadable),
         )
+
+    def _unchanged(
+        self, old: Manifest, files: list[CorpusFile], unreadable: list[str]
+    ) -> tuple[dict[str, FileEntry], list[CorpusFile]]:
+        """The entries of the files ``old`` holds with the same hash and every record in
+        Chroma, with their new stamps, in source order; and the other files, to cut. A
+        file is only hashed here, never decoded or kept. Records the manifest names but
+        Chroma lost (a wiped server, a deleted chroma/ folder) are written again rather
+        than failing every later search; Chroma is asked about a few thousand at a time."""
+        kept: dict[str, FileEntry] = {}
+        changed: list[CorpusFile] = []
+        same: list[tuple[CorpusFile, FileEntry]] = []
+
+        def settle() -> None:
+            present = {level: self._stored(level, [i for _, e in same for i in e.ids[level]])
+                       for level in LEVELS}
+            for file, previous in same:
+                if all(present[level].issuperset(previous.ids[level]) for level in LEVELS):
+                    kept[file.source] = previous.model_copy(
+                        update={"size": file.stamp.size, "mtime_ns": file.stamp.mtime_ns})
+                else:
+                    changed.append(file)
+            same.clear()
+
+        waiting = 0
+        for file in files:
+            sha256 = file_sha256(file, unreadable)
+            if sha256 is None:
+                continue
+            previous = old.files.get(file.source)
+            if previous is None or previous.sha256 != sha256:
+                changed.append(file)
+                continue
+            same.append((file, previous))
+            waiting += sum(len(previous.ids[level]) for level in LEVELS)
+            if waiting >= 5000:
+                settle()
+                waiting = 0
+        settle()
+        return kept, sorted(changed, key=lambda file: file.source)
+
+    def _stored(self, level: str, ids: list[str]) -> set[str]:
+        """Which of ``ids`` Chroma holds at ``level``."""
+        stored: set[str] = set()
+        for begin in range(0, len(ids), 5000):
+            stored.update(self.collections[level].get(ids=ids[begin : begin + 5000],
+                                                       include=[])["ids"])
+        return stored
+
+    def _plan(self, changed: list[CorpusFile], unreadable: list[str]) -> list[Group]:
+        """The changed files that give documents, in groups (``rag.index.groups``)."""
+
+        def first_read() -> Iterator[Document]:
+            for doc in read_documents(changed, unreadable):
+                warn_if_large(doc)
+                yield doc
+
+        return grouped(first_read(), {file.source: file for file in changed}, self._cut)
+
+    def _cut(self, docs: Iterable[Document]) -> Cut:
+        docs = list(docs)
+        pieces = {doc.source: self._pieces(doc) for doc in docs}
+        return Cut(docs, pieces, {level: self._not_stored(level, docs, pieces)
+                                   for level in LEVELS})
 
     def _pieces(self, doc: Document) -> dict[str, list[Piece]]:
         return {
@@ -102,46 +152,54 @@ class Builder:
         }
 
     def _write(
-        self,
-        docs: list[Document],
-        pieces: dict[str, dict[str, list[Piece]]],
-        progress: Progress | None,
-    ) -> int:
-        todo = {level: self._not_stored(level, docs, pieces) for level in LEVELS}
-        total = sum(len(todo[level]) for level in LEVELS)
-        # The work is measured in characters of each piece's own text, a stand-in for its
-        # tokens that needs no second pass over every piece's searchable form.
-        work_total = sum(len(piece.text) for level in LEVELS for _, piece in todo[level])
-        done = work = 0
-        weighted = getattr(progress, "weighted", None)
+        self, groups: list[Group], progress: Progress | None, unreadable: list[str]
+    ) -> tuple[dict[str, FileEntry], int]:
+        """Embed and write each group's records; the manifest entries of their files,
+        and how many records were embedded."""
+        tally = Tally(progress, groups)
+        tally.report()
+        entries: dict[str, FileEntry] = {}
+        # The last group is still cut: written first, no two groups are ever held at once.
+        for group in groups[-1:] + groups[:-1]:
+            self._write_group(group, tally, entries, unreadable)
+        return entries, tally.done
 
-        def report() -> None:
-            if weighted is not None:
-                weighted(done, total, work, work_total)
-            elif progress:
-                progress(done, total)
-
-        report()
+    def _write_group(self, group: Group, tally: Tally, entries: dict[str, FileEntry],
+                     unreadable: list[str]) -> None:
+        cut = group.cut or self._cut(read_documents(group.files, unreadable))
+        group.cut = None  # let go when this returns
+        tally.total += cut.records - group.records  # a file changed since it was counted
+        tally.work_total += cut.work - group.work
         for level in LEVELS:
-            # Shortest first across the whole level: batches of like lengths pad little,
-            # and onnxruntime's memory, which grows with the largest batch shape it has
-            # seen, grows once. Each window is written as soon as it is embedded, so an
-            # interrupted build keeps it. A vector does not depend on its batch (tests/
-            # test_embeddings.py), and dense search does not depend on the order records
-            # were written in (rag/retrieval.py: exact up to EXACT_RECORDS a level).
-            texts = [_searchable(piece) for _, piece in todo[level]]
-            order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-            for begin in range(0, len(order), EMBED_WINDOW):
-                chosen = order[begin : begin + EMBED_WINDOW]
-                window = [todo[level][i] for i in chosen]
-                vectors = self.embedder.embed([texts[i] for i in chosen])
-                for start in range(0, len(window), WRITE_BATCH):
-                    done += self._add(level, window[start : start + WRITE_BATCH],
-                                      vectors[start : start + WRITE_BATCH])
-                    work += sum(len(piece.text) for _, piece in window[start : start + WRITE_BATCH])
-                    report()
-            report()
-        return done
+            self._embed(level, cut.todo[level], tally)
+        for doc in cut.docs:
+            entries[doc.source] = FileEntry(
+                sha256=doc.sha256,
+                size=doc.stamp.size,
+                mtime_ns=doc.stamp.mtime_ns,
+                ids={level: [_record_id(doc, level, p) for p in cut.pieces[doc.source][level]]
+                     for level in LEVELS},
+            )
+
+    def _embed(self, level: str, todo: list[tuple[Document, Piece]], tally: Tally) -> None:
+        # Shortest first across the group's level: batches of like lengths pad little
+        # (onnxruntime's memory, which grows with the largest batch shape it has seen, is
+        # bounded by rag.embeddings.BATCH_TOKENS, not by this order). Each window is
+        # written as soon as it is embedded, so an interrupted build keeps it. A vector
+        # does not depend on its batch (tests/test_embeddings.py), and dense search does
+        # not depend on the order records were written in (rag/retrieval.py: exact up to
+        # EXACT_RECORDS a level).
+        texts = [_searchable(piece) for _, piece in todo]
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        for begin in range(0, len(order), EMBED_WINDOW):
+            chosen = order[begin : begin + EMBED_WINDOW]
+            window = [todo[i] for i in chosen]
+            vectors = self.embedder.embed([texts[i] for i in chosen])
+            for start in range(0, len(window), WRITE_BATCH):
+                batch = window[start : start + WRITE_BATCH]
+                tally.add(self._add(level, batch, vectors[start : start + WRITE_BATCH]),
+                          sum(len(piece.text) for _, piece in batch))
+        tally.report()
 
     def _not_stored(
         self, level: str, docs: list[Document], pieces: dict[str, dict[str, list[Piece]]]
@@ -200,7 +258,3 @@ def _searchable(piece: Piece) -> str:
 def _record_id(doc: Document, level: str, piece: Piece) -> str:
     return f"{doc.source}#{doc.sha256[:16]}#{level[0]}{piece.index}"
 
-
-def _skipped_stamps(root: Path, skipped: tuple[str, ...]) -> dict[str, tuple[int, int]]:
-    stamps: dict[str, FileStamp] = {s.source: s for s in scan_corpus(root)}
-    return {src: (stamps[src].size, stamps[src].mtime_ns) for src in skipped if src in stamps}
