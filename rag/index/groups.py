@@ -13,9 +13,12 @@ __all__ = ["GROUP_CHARS", "Cut", "Group", "Progress", "Tally", "grouped"]
 
 GROUP_CHARS = 2 * 2**20
 """Characters of text cut and embedded as one group (at least one whole file), whose
-documents and pieces are let go before the next group is read: a build holds about one
-group's, whatever the corpus's size. Held as lines and pieces, text takes about 15 times
-its size (4 Mi characters, some 75k records: about 60 MiB)."""
+documents and pieces are let go before the next group is read: a build holds one group's,
+whatever the corpus's size. Held as lines and pieces, text takes some 17 times its size
+(2 Mi characters, about 40k records: 35-40 MiB). Measured by benchmarks/build_memory.py,
+the peak once every file is read and cut: 180 MiB at 5 MiB of text, 214 MiB at 60 (with
+the whole corpus held: 211 and 837 MiB). Smaller groups would cost little (a group's
+records are still many windows, sorted by length), but save little more."""
 
 Progress = Callable[[int, int], None]
 """``progress(done, total)`` in records. A progress object that also has a method
