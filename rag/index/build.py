@@ -23,7 +23,7 @@ from rag.embeddings import MODEL_ID, MiniLMEmbedder
 from rag.formats import is_structured, searchable
 from rag.index.chroma import ChromaIndex
 from rag.index.groups import Cut, Group, Progress, Tally, grouped
-from rag.index.manifest import LEVELS, FileEntry, Manifest, ManifestFile
+from rag.index.manifest import CHUNKS, LEVELS, SENTENCES, FileEntry, Level, Manifest, ManifestFile
 from rag.types import IndexStats
 
 __all__ = ["EMBED_WINDOW", "WRITE_BATCH", "Builder", "Progress"]
@@ -72,8 +72,8 @@ class Builder:
             corpus=str(self.corpus),
             index_dir=str(self.index_dir),
             files=len(new.files),
-            chunks=sum(len(e.ids["chunks"]) for e in new.files.values()),
-            sentences=sum(len(e.ids["sentences"]) for e in new.files.values()),
+            chunks=sum(len(e.ids[CHUNKS]) for e in new.files.values()),
+            sentences=sum(len(e.ids[SENTENCES]) for e in new.files.values()),
             embedded=embedded,
             added=[source for source in sorted(entries) if source not in old.files],
             updated=[source for source in sorted(entries) if source in old.files],
@@ -121,7 +121,7 @@ class Builder:
         settle()
         return kept, sorted(changed, key=lambda file: file.source)
 
-    def _stored(self, level: str, ids: list[str]) -> set[str]:
+    def _stored(self, level: Level, ids: list[str]) -> set[str]:
         """Which of ``ids`` Chroma holds at ``level``."""
         stored: set[str] = set()
         for begin in range(0, len(ids), 5000):
@@ -145,10 +145,10 @@ class Builder:
         return Cut(docs, pieces, {level: self._not_stored(level, docs, pieces)
                                    for level in LEVELS})
 
-    def _pieces(self, doc: Document) -> dict[str, list[Piece]]:
+    def _pieces(self, doc: Document) -> dict[Level, list[Piece]]:
         return {
-            "chunks": line_windows(doc, self.chunk_tokens),
-            "sentences": sentence_units(doc),
+            CHUNKS: line_windows(doc, self.chunk_tokens),
+            SENTENCES: sentence_units(doc),
         }
 
     def _write(
@@ -181,7 +181,7 @@ class Builder:
                      for level in LEVELS},
             )
 
-    def _embed(self, level: str, todo: list[tuple[Document, Piece]], tally: Tally) -> None:
+    def _embed(self, level: Level, todo: list[tuple[Document, Piece]], tally: Tally) -> None:
         # Shortest first across the group's level: batches of like lengths pad little
         # (onnxruntime's memory, which grows with the largest batch shape it has seen, is
         # bounded by rag.embeddings.BATCH_TOKENS, not by this order). Each window is
@@ -202,7 +202,7 @@ class Builder:
         tally.report()
 
     def _not_stored(
-        self, level: str, docs: list[Document], pieces: dict[str, dict[str, list[Piece]]]
+        self, level: Level, docs: list[Document], pieces: dict[str, dict[Level, list[Piece]]]
     ) -> list[tuple[Document, Piece]]:
         """The pieces of ``level`` that Chroma does not already hold exactly as they would
         be written now (left by an interrupted build): those are kept, not re-embedded."""
@@ -221,7 +221,7 @@ class Builder:
             if stored.get(rid) != (piece.text, _metadata(doc, piece))
         ]
 
-    def _add(self, level: str, batch: list[tuple[Document, Piece]], vectors: Any) -> int:
+    def _add(self, level: Level, batch: list[tuple[Document, Piece]], vectors: Any) -> int:
         if not batch:
             return 0
         self.collections[level].upsert(
@@ -255,6 +255,6 @@ def _searchable(piece: Piece) -> str:
     return searchable(piece.source, piece.text, piece.context)
 
 
-def _record_id(doc: Document, level: str, piece: Piece) -> str:
+def _record_id(doc: Document, level: Level, piece: Piece) -> str:
     return f"{doc.source}#{doc.sha256[:16]}#{level[0]}{piece.index}"
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from rag.chunking import Piece
 from rag.corpus import CorpusFile, Document
+from rag.index.manifest import Level
 
 __all__ = ["GROUP_CHARS", "Cut", "Group", "Progress", "Tally", "grouped"]
 
@@ -36,8 +37,8 @@ class Cut:
     """A group's documents and their pieces; ``todo``: the pieces Chroma lacks."""
 
     docs: list[Document]
-    pieces: dict[str, dict[str, list[Piece]]]  # source -> level -> pieces
-    todo: dict[str, list[tuple[Document, Piece]]]  # level -> pieces to embed
+    pieces: dict[str, dict[Level, list[Piece]]]  # source -> level -> pieces
+    todo: dict[Level, list[tuple[Document, Piece]]]  # level -> pieces to embed
 
     @property
     def records(self) -> int:
