@@ -1,9 +1,10 @@
 """The ``rag`` command: ``rag ask``, ``rag index`` and ``rag chat``.
 
 This is the only place library errors become messages and exit codes (0 answered or
-refused, 2 bad usage or input, 1 any other ``RagError``, 130 on Ctrl-C). It imports only
-rag's public API, so answering with the offline backend never pulls in llama_index or
-openai. Anything that is not a ``RagError`` is a bug and is left to raise.
+refused, 2 bad usage or input, 1 any other ``RagError``, 130 on Ctrl-C). It reaches the
+engine, the backend registry and the stream's event types directly, but none of them
+imports llama_index or openai at module level, so answering with the offline backend never
+pulls them in. Anything that is not a ``RagError`` is a bug and is left to raise.
 
 stdout carries only results (with ``--json`` exactly one JSON document); warnings,
 progress and errors go to stderr, so the output can be piped. How an answer, its sources
