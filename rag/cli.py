@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
 import rag
-from rag.answer.llm import SentenceChecked
+from rag.answer.base import SentenceChecked
 from rag.answer.registry import backend_names
 from rag.api import engine_for
 from rag.corpus import scan_corpus

@@ -10,8 +10,7 @@ import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
-from rag.answer.base import AnswerBackend, Draft, StreamingBackend
-from rag.answer.llm import SentenceChecked, Token
+from rag.answer.base import AnswerBackend, Draft, SentenceChecked, StreamingBackend, Token
 from rag.answer.registry import check_backend, make_backend
 from rag.answer.vocabulary import NEWS
 from rag.corpus import quote_of, read_lines, scan_corpus

@@ -10,10 +10,10 @@ from rag.types import Verification
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from rag.answer.llm.events import StreamEvent
     from rag.retrieval import Retriever
 
-__all__ = ["REFUSAL_TEXT", "AnswerBackend", "Draft", "DraftCitation", "StreamingBackend"]
+__all__ = ["REFUSAL_TEXT", "AnswerBackend", "CheckedText", "Done", "Draft", "DraftCitation",
+           "SentenceChecked", "StreamEvent", "StreamingBackend", "Token"]
 
 REFUSAL_TEXT = "The documents do not contain the answer to this question."
 
@@ -45,6 +45,45 @@ class Draft:
         cls, reason: str = REFUSAL_TEXT, verification: Verification | None = None
     ) -> Draft:
         return cls(text=reason, refused=True, verification=verification)
+
+
+class CheckedText(Protocol):
+    """A sentence a streaming backend has checked, as the engine and the CLI read it."""
+
+    @property
+    def text(self) -> str: ...
+
+    @property
+    def problems(self) -> tuple[str, ...]: ...  # why it failed; empty when it passed
+
+    @property
+    def passed(self) -> bool: ...
+
+
+@dataclass(frozen=True)
+class Token:
+    """A piece of the answer's text as it arrived."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class SentenceChecked:
+    """A sentence of the answer, checked as soon as it ended."""
+
+    sentence: CheckedText
+
+
+@dataclass(frozen=True)
+class Done:
+    """The verified draft: the same as ``answer`` gives for the same completion."""
+
+    draft: Draft
+
+
+StreamEvent = Token | SentenceChecked | Done
+"""What a streamed answer yields: the text as it arrives, each sentence once it is
+checked, then the draft."""
 
 
 class AnswerBackend(Protocol):

@@ -23,11 +23,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from rag.answer.base import AnswerBackend, Draft, DraftCitation
+from rag.answer.base import (
+    AnswerBackend,
+    Done,
+    Draft,
+    DraftCitation,
+    SentenceChecked,
+    StreamEvent,
+    Token,
+)
 from rag.answer.lexicon import WordVectors
 from rag.answer.llm.checking import CheckedSentence, Checker, split_item
 from rag.answer.llm.context import SourceLine, build_context, format_context
-from rag.answer.llm.events import Done, SentenceChecked, StreamEvent, Token
 from rag.answer.llm.structured import SentenceStream, answer_schema
 from rag.corpus import read_lines
 from rag.errors import StructuredOutputRejected
