@@ -145,10 +145,11 @@ def counts_asked(
 
 
 # Words that end the phrase a number counts: its clause's verb begins ("70 countries *are*
-# attending": the 70 counts countries, not those attending).
+# attending": the 70 counts countries, not those attending), or a coordinator starts the
+# next item ("140 aircraft *and* 60 warships": the 140 counts aircraft only).
 _PHRASE_END = frozenset("""am is are was were be been being has have had will would shall
     should can could may might must do does did to that which who whom whose where when
-    while""".split())
+    while and or but""".split())
 
 
 def _counted_phrase(units: Sequence[str]) -> list[str]:

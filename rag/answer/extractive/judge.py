@@ -203,6 +203,10 @@ class Judge:
                     passage.text, s, info.target_phrase, self.lexicon.best,
                     self.unit_similarity, NEWS,
                 )]
+                # The asked thing's own figure before one that counts a thing near it:
+                # "60 warships", not "5,000 units of military equipment", for warships.
+                slots.sort(key=lambda s: not counts_asked(
+                    passage.text, s, info.target_phrase, vocab=NEWS))
         if not slots:
             return _NO_SLOT.format(info.kind)
         return slots[0], None
