@@ -35,7 +35,6 @@ writers ask some of the same things.
 from __future__ import annotations
 
 import argparse
-import os
 from dataclasses import replace
 from pathlib import Path
 
@@ -44,7 +43,7 @@ from rag.answer.extractive.judge import FEATURES, Candidate
 from rag.answer.extractive.scorer import MODEL_FILE, LinearScorer, fit_logistic
 from rag.api import engine_for
 from rag.engine import Engine, resolve_draft
-from rag.evaluation.dataset import EvalItem, load_items, near_duplicates
+from rag.evaluation.dataset import EvalItem, laid_out_corpora, load_items, near_duplicates
 from rag.evaluation.metrics import Summary, score_item, summarize
 from rag.evaluation.squad import TRAINED_ARTICLES, load_squad, write_squad_corpus
 from rag.settings import Settings
@@ -205,7 +204,7 @@ def main() -> None:
         gathered += gather(docs_engine, backend, load_items(args.docs[1]))
     realq: list[tuple[str, Engine, list[EvalItem]]] = []
     if args.realq:
-        corpora = Path(os.environ.get("RAG_REALQ_CORPORA", "/work/realq/corpora"))
+        corpora = laid_out_corpora("realq")
         for path in sorted((REALQ / args.realq).glob("*.jsonl")):
             realq_engine = engine_for(Settings.from_env(
                 corpus=corpora / path.stem, index_dir=args.realq_index / path.stem))

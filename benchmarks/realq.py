@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -33,7 +32,7 @@ from rag.api import engine_for  # noqa: E402
 from rag.embeddings import MiniLMEmbedder  # noqa: E402
 from rag.engine import Engine  # noqa: E402
 from rag.evaluation.backends import extractive_answerer  # noqa: E402
-from rag.evaluation.dataset import load_items  # noqa: E402
+from rag.evaluation.dataset import laid_out_corpora, load_items  # noqa: E402
 from rag.evaluation.runner import run_backend  # noqa: E402
 from rag.settings import Settings  # noqa: E402
 
@@ -92,8 +91,7 @@ def main() -> int:
     args = parser.parse_args()
     sets = args.set.resolve()
     name = sets.name
-    corpora = args.corpora or Path(
-        os.environ.get(f"RAG_{name.upper()}_CORPORA", f"/work/{name}/corpora"))
+    corpora = args.corpora or laid_out_corpora(name)
     slugs = args.project or sorted(p.stem for p in (sets / args.split).glob("*.jsonl"))
     rows = []
     for slug in slugs:

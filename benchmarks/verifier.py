@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -43,12 +42,13 @@ from rag.answer.llm.checking import CheckedSentence, Checker, Judge
 from rag.answer.llm.context import SourceLine
 from rag.corpus import quote_lines, read_lines
 from rag.embeddings import MiniLMEmbedder
+from rag.evaluation.dataset import laid_out_corpora
 from rag.verify import sentence_support
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
 DOCS = ROOT.parent / "shared" / "bench" / "httpx-docs" / "docs"
-REALQ_CORPORA = Path(os.environ.get("RAG_REALQ_CORPORA", "/work/realq/corpora"))
+REALQ_CORPORA = laid_out_corpora("realq")
 # Labelled real sentences and the corpus their lines are in.
 LABELLED = ((ROOT / "evals" / "verifier_real.jsonl", SEEDS),
             (ROOT / "evals" / "httpx" / "verifier_docs.jsonl", DOCS),

@@ -19,6 +19,8 @@ import sys
 import time
 from pathlib import Path
 
+from rag.evaluation.dataset import laid_out_corpora
+
 ROOT = Path(__file__).resolve().parent.parent
 HTTPX_DOCS = ROOT.parent / "shared" / "bench" / "httpx-docs" / "docs"
 SETS = (
@@ -87,7 +89,7 @@ PROJECT_SETS = (("realq", "Real users' questions"),
 
 def realq_table(out: Path, split: str, name: str = "realq",
                 what: str = "Real users' questions") -> str | None:
-    corpora = Path(os.environ.get(f"RAG_{name.upper()}_CORPORA", f"/work/{name}/corpora"))
+    corpora = laid_out_corpora(name)
     if not all((corpora / p.stem).is_dir()
                for p in (ROOT / "evals" / name / split).glob("*.jsonl")):
         return None
@@ -111,7 +113,7 @@ def capable_tables(out: Path) -> list[str]:
     verified path."""
     rag = str(Path(sys.executable).with_name("rag"))
     parts = []
-    uvicorn = Path(os.environ.get("RAG_REALQ_CORPORA", "/work/realq/corpora")) / "uvicorn"
+    uvicorn = laid_out_corpora("realq") / "uvicorn"
     for title, path, corpus, limit in (
             ("news", "evals/dataset.jsonl", None, 40),
             ("httpx docs", "evals/httpx/docs-dev.jsonl", HTTPX_DOCS, None),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Literal
@@ -10,7 +11,8 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from rag.errors import ConfigError
 
-__all__ = ["CATEGORIES", "EvalItem", "GoldFact", "LineRange", "load_items", "near_duplicates"]
+__all__ = ["CATEGORIES", "EvalItem", "GoldFact", "LineRange", "laid_out_corpora", "load_items",
+           "near_duplicates"]
 
 CATEGORIES = (
     "single_fact", "multi_file", "numbers", "conflicting", "paraphrase", "unanswerable",
@@ -94,3 +96,10 @@ def near_duplicates(items: list[EvalItem], others: list[EvalItem], share: float)
         if any(len(mine & s) / len(mine | s) > share for s in seen):
             close.add(item.id)
     return close
+
+
+def laid_out_corpora(name: str) -> Path:
+    """Where the corpora of the set folder ``evals/<name>`` (realq, rst, pdf, html) are laid
+    out: ``$RAG_<NAME>_CORPORA``, else ``/work/<name>/corpora`` (evals/realq/README.md;
+    the docs are the projects' own text, so they are not in this repository)."""
+    return Path(os.environ.get(f"RAG_{name.upper()}_CORPORA", f"/work/{name}/corpora"))

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -26,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 from rag.chunking import DEFAULT_CHUNK_TOKENS, line_windows, sentence_units  # noqa: E402
 from rag.corpus import load_corpus  # noqa: E402
-from rag.evaluation.dataset import load_items  # noqa: E402
+from rag.evaluation.dataset import laid_out_corpora, load_items  # noqa: E402
 from rag.formats import searchable  # noqa: E402
 
 HARD = 30
@@ -51,8 +50,7 @@ def main() -> int:
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("out", type=Path)
-    parser.add_argument("--corpora", type=Path, default=Path(
-        os.environ.get("RAG_REALQ_CORPORA", "/work/realq/corpora")))
+    parser.add_argument("--corpora", type=Path, default=laid_out_corpora("realq"))
     parser.add_argument("--splits", nargs="+", default=["train", "dev"])
     args = parser.parse_args()
     stemmer = Stemmer.Stemmer("english")
