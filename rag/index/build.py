@@ -21,7 +21,7 @@ from rag.corpus import (
 )
 from rag.embeddings import MODEL_ID, MiniLMEmbedder
 from rag.formats import is_structured, searchable
-from rag.index.chroma import ChromaIndex
+from rag.index.chroma import ID_BATCH, ChromaIndex
 from rag.index.groups import Cut, Group, Progress, Tally, grouped
 from rag.index.manifest import CHUNKS, LEVELS, SENTENCES, FileEntry, Level, Manifest, ManifestFile
 from rag.types import IndexStats
@@ -115,7 +115,7 @@ class Builder:
                 continue
             same.append((file, previous))
             waiting += sum(len(previous.ids[level]) for level in LEVELS)
-            if waiting >= 5000:
+            if waiting >= ID_BATCH:
                 settle()
                 waiting = 0
         settle()
@@ -123,11 +123,7 @@ class Builder:
 
     def _stored(self, level: Level, ids: list[str]) -> set[str]:
         """Which of ``ids`` Chroma holds at ``level``."""
-        stored: set[str] = set()
-        for begin in range(0, len(ids), 5000):
-            stored.update(self.collections[level].get(ids=ids[begin : begin + 5000],
-                                                       include=[])["ids"])
-        return stored
+        return {rid for batch in self.chroma.get(level, ids, []) for rid in batch["ids"]}
 
     def _plan(self, changed: list[CorpusFile], unreadable: list[str]) -> list[Group]:
         """The changed files that give documents, in groups (``rag.index.groups``)."""
@@ -209,10 +205,7 @@ class Builder:
         wanted = [(doc, piece) for doc in docs for piece in pieces[doc.source][level]]
         ids = [_record_id(doc, level, piece) for doc, piece in wanted]
         stored: dict[str, tuple[str, dict[str, Any]]] = {}
-        for begin in range(0, len(ids), 5000):
-            got = self.collections[level].get(
-                ids=ids[begin : begin + 5000], include=["documents", "metadatas"]
-            )
+        for got in self.chroma.get(level, ids, ["documents", "metadatas"]):
             for rid, text, meta in zip(got["ids"], got["documents"], got["metadatas"],
                                        strict=True):
                 stored[rid] = (text, meta)
@@ -238,8 +231,8 @@ class Builder:
             live = manifest.live_ids(level)
             stored = self.collections[level].get(include=[])["ids"]
             dead = [i for i in stored if i not in live]
-            for begin in range(0, len(dead), 5000):
-                self.collections[level].delete(ids=dead[begin : begin + 5000])
+            for begin in range(0, len(dead), ID_BATCH):
+                self.collections[level].delete(ids=dead[begin : begin + ID_BATCH])
 
 
 def _metadata(doc: Document, piece: Piece) -> dict[str, Any]:

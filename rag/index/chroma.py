@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,11 @@ from rag.faults import StoreFaults
 from rag.index.manifest import LEVELS, Level
 from rag.index.records import Records
 
-__all__ = ["ChromaIndex"]
+__all__ = ["ID_BATCH", "ChromaIndex"]
+
+ID_BATCH = 5000
+"""Record ids one Chroma read or delete names at most: far more in one call overflows the
+number of variables SQLite takes in a statement."""
 
 
 class ChromaIndex:
@@ -96,14 +101,19 @@ class ChromaIndex:
             stamp = time.strftime("%Y%m%d-%H%M%S")
             os.replace(chroma, self.index_dir / f"chroma.damaged-{stamp}")
 
+    def get(self, level: Level, ids: list[str], include: list[str]) -> Iterator[dict[str, Any]]:
+        """Chroma's answer to reading the records ``ids`` of ``level`` (the fields in
+        ``include``), ``ID_BATCH`` ids at a time."""
+        for begin in range(0, len(ids), ID_BATCH):
+            yield self.collections[level].get(ids=ids[begin : begin + ID_BATCH], include=include)
+
     def records(self, level: Level, ids: list[str], vectors: bool) -> Records:
         """The records ``ids`` of ``level`` as Chroma holds them, in that order (with their
         vectors if asked); an id Chroma lacks is an ``IndexBuildError``."""
         got: dict[str, tuple[str, dict[str, Any]]] = {}
         stored: dict[str, Any] = {}
         include = ["documents", "metadatas", *(["embeddings"] if vectors else [])]
-        for begin in range(0, len(ids), 5000):
-            batch = self.collections[level].get(ids=ids[begin : begin + 5000], include=include)
+        for batch in self.get(level, ids, include):
             for rid, text, meta in zip(
                 batch["ids"], batch["documents"], batch["metadatas"], strict=True
             ):
