@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import Any
 
 from rag.corpus import corpus_root
 from rag.engine import Engine
@@ -45,14 +46,18 @@ def ask(
     corpus: str | Path | None = None,
     top_k: int | None = None,
     backend: str | None = None,
+    **options: Any,
 ) -> Answer:
     """Answer ``question`` from the files under ``corpus`` (default ``seeds/``), citing lines.
 
-    Builds or refreshes the index first when the corpus changed. Returns a refused
-    Answer, never a guess, when the documents do not hold the answer.
+    ``options`` are the backend's own (``model="gpt-4o"`` for openai; ``rag ask --help``
+    lists each backend's), over its environment variables. Builds or refreshes the index
+    first when the corpus changed. Returns a refused Answer, never a guess, when the
+    documents do not hold the answer.
     """
-    settings = Settings.from_env(corpus=corpus, top_k=top_k, backend=backend)
-    return engine_for(settings).ask(question, top_k=settings.top_k, backend=settings.backend)
+    settings = Settings.from_env(corpus=corpus, top_k=top_k, backend=backend, options=options)
+    return engine_for(settings).ask(question, top_k=settings.top_k, backend=settings.backend,
+                                    **settings.options)
 
 
 def build_index(

@@ -178,7 +178,7 @@ def _start_backend(engine: Engine, args: argparse.Namespace) -> None:
     if local:
         print("rag: starting the local model...", file=sys.stderr, flush=True)
     began = time.monotonic()
-    engine.backend(args.backend, args.model, args.base_url)
+    engine.backend(args.backend, model=args.model, base_url=args.base_url)
     if local:
         print(f"rag: local model ready in {time.monotonic() - began:.0f} s; an answer takes "
               "15-45 s on two cores", file=sys.stderr, flush=True)

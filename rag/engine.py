@@ -7,11 +7,12 @@ from __future__ import annotations
 import re
 import threading
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 from rag.answer.base import AnswerBackend, Draft, SentenceChecked, StreamingBackend, Token
-from rag.answer.registry import check_backend, make_backend
+from rag.answer.registry import backend_options, make_backend
 from rag.answer.vocabulary import NEWS
 from rag.corpus import quote_of, read_lines, scan_corpus
 from rag.embeddings import MiniLMEmbedder
@@ -42,7 +43,7 @@ class Engine:
 
     def __init__(self, settings: Settings, embedder: MiniLMEmbedder | None = None) -> None:
         scan_corpus(settings.corpus)  # a missing corpus is an error before anything is opened
-        check_backend(settings.backend)  # and so is a backend no one registered
+        backend_options(settings)  # and so is a backend no one registered, or a bad option
         self.settings = settings
         self.corpus_root = settings.corpus.resolve()
         self.embedder = embedder or MiniLMEmbedder()
@@ -53,7 +54,7 @@ class Engine:
         self._retriever: Retriever | None = None
         self._manifest_stamp: tuple[int, int] | None = None
         self._lock = threading.RLock()
-        self._backends: dict[tuple[str, str, str | None], AnswerBackend] = {}
+        self._backends: dict[tuple[str, str], AnswerBackend] = {}
 
     def build(self, progress: Progress | None = None, *, rebuild: bool = False) -> IndexStats:
         """Bring the index up to date with the corpus (incremental); ``rebuild`` builds it
@@ -124,17 +125,13 @@ class Engine:
         return self.retriever().search(question, self.settings.with_(top_k=top_k).top_k)
 
     def ask(
-        self,
-        question: str,
-        top_k: int | None = None,
-        backend: str | None = None,
-        model: str | None = None,
-        base_url: str | None = None,
+        self, question: str, top_k: int | None = None, backend: str | None = None,
+        **options: Any,
     ) -> Answer:
-        """Answer ``question`` with verified citations, or refuse."""
-        settings = self.settings.with_(
-            backend=backend, top_k=top_k, model=model, base_url=base_url
-        )
+        """Answer ``question`` with verified citations, or refuse. ``options`` are the
+        backend's (``model=``, ``base_url=`` for openai), over those the engine was made
+        with; None leaves one as it was."""
+        settings = self.settings.with_(backend=backend, top_k=top_k).with_options(**options)
         return self.answer_with(self._backend(settings), question, settings.top_k)
 
     def answer_with(
@@ -157,26 +154,20 @@ class Engine:
         raise AssertionError("unreachable")
 
     def ask_stream(
-        self,
-        question: str,
-        top_k: int | None = None,
-        backend: str | None = None,
-        model: str | None = None,
-        base_url: str | None = None,
+        self, question: str, top_k: int | None = None, backend: str | None = None,
+        **options: Any,
     ) -> Iterator[str | SentenceChecked | Answer]:
         """Like ``ask``, for a terminal: the completion's text as it arrives and each of its
         sentences as soon as it is checked, then the Answer (equal to ``ask``'s for the
         same completion). Backends that do not stream yield the Answer alone."""
         question = checked_question(question)
-        settings = self.settings.with_(
-            backend=backend, top_k=top_k, model=model, base_url=base_url
-        )
+        settings = self.settings.with_(backend=backend, top_k=top_k).with_options(**options)
         answerer = self._backend(settings)
         if names_nothing(question):
             yield _vague(question, answerer.name)
             return
         if not isinstance(answerer, StreamingBackend):
-            yield self.ask(question, top_k, backend, model, base_url)
+            yield self.ask(question, top_k, backend, **options)
             return
         for event in answerer.stream(question, self.retriever(), settings.top_k):
             if isinstance(event, Token):
@@ -186,18 +177,22 @@ class Engine:
             else:
                 yield resolve_draft(question, event.draft, answerer.name, self.corpus_root)
 
-    def backend(self, backend: str | None = None, model: str | None = None,
-                base_url: str | None = None) -> AnswerBackend:
+    def backend(self, backend: str | None = None, **options: Any) -> AnswerBackend:
         """The answer backend ``ask`` would use with these choices, made now (for the
         local backend: its model started) and kept for later questions."""
-        return self._backend(self.settings.with_(backend=backend, model=model,
-                                                 base_url=base_url))
+        return self._backend(self.settings.with_(backend=backend).with_options(**options))
 
     def _backend(self, settings: Settings) -> AnswerBackend:
-        key = (settings.backend, settings.model, settings.base_url)
+        # The environment is the engine's throughout: only the options given can differ.
+        key = (settings.backend, _options_key(settings.options))
         if key not in self._backends:
             self._backends[key] = make_backend(settings, self.corpus_root)
         return self._backends[key]
+
+
+def _options_key(options: Mapping[str, Any]) -> str:
+    """Options given as arguments, as a key (their values may be dicts, not hashable)."""
+    return repr(sorted(options.items()))
 
 
 def resolve_draft(question: str, draft: Draft, backend: str, corpus_root: Path) -> Answer:

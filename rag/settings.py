@@ -1,26 +1,30 @@
-"""One frozen settings object; the only place rag reads ``RAG_*`` and ``OPENAI_*`` variables.
+"""One frozen settings object: what every backend shares, and the only place rag reads
+the environment (``RAG_*``, and a backend's own variables such as ``OPENAI_*``).
 
 Explicit arguments win over the environment, the environment over the defaults below.
+A backend's own options (the openai backend's model and endpoint, say) are declared by
+the backend (``rag.options``): ``Settings`` carries the ones given as arguments
+(``options``) and the environment they are otherwise read from (``environ``), and the
+chosen backend reads its own from them.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
-from urllib.parse import urlsplit
 
 from rag.errors import ConfigError
+from rag.options import check_url, parse_float, parse_int
 
 __all__ = [
     "DEFAULT_BACKEND",
     "DEFAULT_CORPUS",
     "DEFAULT_INDEX_DIR",
-    "DEFAULT_MODEL",
     "DEFAULT_TOP_K",
     "Settings",
     "cache_dir",
@@ -30,39 +34,30 @@ DEFAULT_CORPUS = Path("seeds")
 DEFAULT_INDEX_DIR = Path(".rag")
 DEFAULT_TOP_K = 8
 DEFAULT_BACKEND = "extractive"
-DEFAULT_MODEL = "gpt-4.1-mini"
-RESERVED_LLM_FIELDS = frozenset({
-    "messages", "model", "stream", "stream_options", "response_format", "n", "tools",
-    "tool_choice", "functions", "function_call",
-})
-"""Request fields rag sets itself: RAG_LLM_EXTRA replacing one would silently change the
-question asked, the model, or the shape of the reply the checks read."""
 MAX_TIMEOUT_S = 86_400
 """Longer waits overflow the socket layer's timers; no request should take a day."""
 
 
 @dataclass(frozen=True)
 class Settings:
-    """Everything rag can be configured with. Build it with ``Settings.from_env()``."""
+    """What rag is configured with, whichever backend answers. Build it with
+    ``Settings.from_env()``.
+
+    ``timeout_s`` is here, not a backend's option, because the Chroma server is waited
+    for with it too, whatever the backend."""
 
     corpus: Path = DEFAULT_CORPUS
     index_dir: Path = DEFAULT_INDEX_DIR
     top_k: int = DEFAULT_TOP_K
     backend: str = DEFAULT_BACKEND
     chroma_url: str | None = None
-    model: str = DEFAULT_MODEL
-    base_url: str | None = None
-    api_key: str | None = field(default=None, repr=False)
     timeout_s: float = 30.0
-    max_retries: int = 3
-    # Extra request fields for OpenAI-compatible servers that take more sampling
-    # parameters than OpenAI (llama.cpp: {"repeat_penalty": 1.0}); JSON in RAG_LLM_EXTRA.
-    llm_extra: dict[str, Any] = field(default_factory=dict)
-    # Ask LLM endpoints for structured answers (a JSON schema); RAG_STRUCTURED=0 turns it
-    # off for endpoints that ignore the schema instead of rejecting it.
-    structured: bool = True
-    # Where the local backend's model is kept (RAG_MODEL_DIR; default ~/.cache/rag).
-    model_dir: Path = field(default_factory=lambda: cache_dir(os.environ))
+    # Backend options given as arguments, by name (``ask(..., model=...)``, ``--model``,
+    # ``-o NAME VALUE``); the chosen backend reads those it declares (``Options.of``).
+    options: Mapping[str, Any] = field(default_factory=dict)
+    # Where a backend's options not given as arguments are read from: the environment
+    # for ``from_env``, nothing (so their defaults) otherwise.
+    environ: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.top_k, int) or isinstance(self.top_k, bool):
@@ -84,13 +79,17 @@ class Settings:
             raise ConfigError(f"index folder {self.index_dir} is a file, not a folder "
                               "(RAG_INDEX_DIR)")
         if self.chroma_url is not None:
-            _check_url("RAG_CHROMA_URL", self.chroma_url)
+            check_url("RAG_CHROMA_URL", self.chroma_url)
+        if not isinstance(self.options, Mapping):
+            raise ConfigError(f"options must be a mapping of names, got {self.options!r}")
 
     @classmethod
     def from_env(
-        cls, environ: Mapping[str, str] | None = None, **overrides: Any
+        cls, environ: Mapping[str, str] | None = None, *,
+        options: Mapping[str, Any] | None = None, **overrides: Any,
     ) -> Settings:
-        """Settings from ``environ`` (default ``os.environ``); non-None overrides win."""
+        """Settings from ``environ`` (default ``os.environ``); non-None overrides and
+        ``options`` win."""
         env = os.environ if environ is None else environ
         values: dict[str, Any] = {}
         if corpus := env.get("RAG_CORPUS"):
@@ -98,62 +97,34 @@ class Settings:
         if index_dir := env.get("RAG_INDEX_DIR"):
             values["index_dir"] = Path(index_dir)
         if top_k := env.get("RAG_TOP_K"):
-            values["top_k"] = _parse_int("RAG_TOP_K", top_k)
+            values["top_k"] = parse_int("RAG_TOP_K", top_k)
         if backend := env.get("RAG_BACKEND"):
             values["backend"] = backend
         if chroma_url := env.get("RAG_CHROMA_URL"):
             values["chroma_url"] = chroma_url
-        if model := env.get("RAG_MODEL"):
-            values["model"] = model
-        if base_url := env.get("OPENAI_BASE_URL"):
-            values["base_url"] = base_url
-        if api_key := env.get("OPENAI_API_KEY"):
-            values["api_key"] = api_key
         if timeout := env.get("RAG_TIMEOUT"):
-            values["timeout_s"] = _parse_float("RAG_TIMEOUT", timeout)
-        if extra := env.get("RAG_LLM_EXTRA"):
-            values["llm_extra"] = _parse_json_object("RAG_LLM_EXTRA", extra)
-            if taken := sorted(RESERVED_LLM_FIELDS & values["llm_extra"].keys()):
-                raise ConfigError(f"RAG_LLM_EXTRA cannot set {', '.join(taken)}: rag sends "
-                                  "those itself (extra fields are for sampling knobs)")
-        values["model_dir"] = cache_dir(env)
-        if structured := env.get("RAG_STRUCTURED"):
-            values["structured"] = _parse_bool("RAG_STRUCTURED", structured)
+            values["timeout_s"] = parse_float("RAG_TIMEOUT", timeout)
         values.update({k: v for k, v in overrides.items() if v is not None})
-        for name in ("corpus", "index_dir", "model_dir"):
+        for name in ("corpus", "index_dir"):
             if name in values:
                 values[name] = _as_path(name, values[name])
-        return cls(**values)
+        settings = cls(**values, environ=MappingProxyType(dict(env)))
+        return settings.with_options(**(options or {}))
 
     def with_(self, **changes: Any) -> Settings:
         """A copy with the non-None ``changes`` applied."""
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+    def with_options(self, **options: Any) -> Settings:
+        """A copy with the non-None backend ``options`` given as arguments too."""
+        given = {k: v for k, v in options.items() if v is not None}
+        return replace(self, options={**self.options, **given}) if given else self
 
 
 def _as_path(name: str, value: Any) -> Path:
     if not isinstance(value, str | os.PathLike):
         raise ConfigError(f"{name} must be a folder's path, got {value!r}")
     return Path(value)
-
-
-def _check_url(name: str, url: str) -> None:
-    """A ``ConfigError`` unless ``url`` is an http(s) URL with a host and a usable port."""
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError as exc:  # "Port out of range 0-65535", a bad IPv6 literal
-        raise ConfigError(f"{name} is not a usable URL ({exc}): {url!r}") from None
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(f"{name} must be an http:// or https:// URL with a host, got {url!r}")
-    if port == 0:
-        raise ConfigError(f"{name} must name a port from 1 to 65535, got {url!r}")
-
-
-def _parse_int(name: str, raw: str) -> int:
-    try:
-        return int(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
 
 
 def cache_dir(env: Mapping[str, str]) -> Path:
@@ -163,32 +134,3 @@ def cache_dir(env: Mapping[str, str]) -> Path:
         return Path(folder)
     cache = env.get("XDG_CACHE_HOME") or str(Path(env.get("HOME") or Path.home()) / ".cache")
     return Path(cache) / "rag"
-
-
-def _parse_bool(name: str, raw: str) -> bool:
-    value = raw.strip().lower()
-    if value in ("1", "true", "yes", "on"):
-        return True
-    if value in ("0", "false", "no", "off"):
-        return False
-    raise ConfigError(f"{name} must be 1 or 0, got {raw!r}")
-
-
-def _parse_json_object(name: str, raw: str) -> dict[str, Any]:
-    try:
-        value = json.loads(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be a JSON object, got {raw!r}") from None
-    if not isinstance(value, dict):
-        raise ConfigError(f"{name} must be a JSON object, got {raw!r}")
-    return value
-
-
-def _parse_float(name: str, raw: str) -> float:
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
-    if not math.isfinite(value):
-        raise ConfigError(f"{name} must be a finite number, got {raw!r}")
-    return value

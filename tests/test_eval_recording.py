@@ -45,7 +45,7 @@ def test_a_recorded_run_says_where_it_came_from_and_replays_offline(
     seeds_engine: Engine, server: ChatServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     url = f"http://127.0.0.1:{server.server_address[1]}/v1"
-    settings = Settings(base_url=url, model="test-model")
+    settings = Settings(options={"base_url": url, "model": "test-model"})
     provenance = {"model": "test-model", "model-sha256": "abc123"}
     recording = Replayed(openai_answerer(seeds_engine, settings, 8), tmp_path, "run.yaml",
                          record=True, provenance=provenance)

@@ -293,8 +293,8 @@ def base_url(httpd: MisbehavingServer) -> str:
 @pytest.mark.parametrize("streamed", [False, True])
 def test_rag_timeout_is_a_deadline_for_the_whole_request(manner: str, streamed: bool) -> None:
     with misbehaving(manner) as httpd:
-        chat = OpenAIChat(Settings(base_url=base_url(httpd), model="m", timeout_s=2,
-                                   max_retries=3))
+        chat = OpenAIChat(Settings(timeout_s=2, options={
+            "base_url": base_url(httpd), "model": "m", "max_retries": 3}))
         messages = [{"role": "user", "content": "Hi"}]
         ask: Callable[[], object] = (
             (lambda: "".join(chat.stream(messages))) if streamed

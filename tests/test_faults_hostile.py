@@ -185,8 +185,8 @@ def test_a_corpus_that_is_not_a_path_is_a_config_error(corpus_arg: object) -> No
 @pytest.mark.parametrize("manner", ["flood", "endless-line"])
 def test_a_body_without_end_is_cut_at_the_limit(manner: str) -> None:
     with misbehaving(manner) as httpd:
-        chat = OpenAIChat(Settings(base_url=base_url(httpd), model="m", timeout_s=60,
-                                   max_retries=3))
+        chat = OpenAIChat(Settings(timeout_s=60, options={
+            "base_url": base_url(httpd), "model": "m", "max_retries": 3}))
         messages = [{"role": "user", "content": "Hi"}]
         ask = chat.complete if manner == "flood" else (lambda m: "".join(chat.stream(m)))
         with pytest.raises(LLMError, match=f"larger than {MAX_RESPONSE_BYTES // 2**20} MiB"):

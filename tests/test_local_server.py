@@ -21,11 +21,12 @@ from pathlib import Path
 import pytest
 
 from rag.local.model import MODEL_ALIAS, installed_model
+from rag.local.options import LocalOptions
 from rag.local.server import READY
 from rag.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
-MODEL = installed_model(Settings.from_env().model_dir)
+MODEL = installed_model(LocalOptions.of(Settings.from_env()).model_dir)
 if MODEL is None and os.environ.get("RAG_REQUIRE_LOCAL_MODEL") == "1":
     raise RuntimeError("RAG_REQUIRE_LOCAL_MODEL=1 but the local model is not fetched")
 pytestmark = [

@@ -10,6 +10,7 @@ import httpx2
 import pytest
 
 from rag.answer.llm.openai import SAMPLING, OpenAIChat
+from rag.answer.llm_options import OpenAIOptions
 from rag.errors import LLMError
 from rag.settings import Settings
 
@@ -27,7 +28,8 @@ def _completion(text: str) -> dict[str, object]:
 def _chat(
     handler: Callable[[httpx2.Request], httpx2.Response], sleeps: list[float] | None = None
 ) -> OpenAIChat:
-    settings = Settings(base_url="http://llm.test/v1", model="m", max_retries=3, timeout_s=5)
+    settings = Settings(timeout_s=5, options={"base_url": "http://llm.test/v1", "model": "m",
+                                              "max_retries": 3})
     recorded = sleeps if sleeps is not None else []
     return OpenAIChat(settings, transport=httpx2.MockTransport(handler), sleep=recorded.append)
 
@@ -72,7 +74,8 @@ def test_a_retry_after_beyond_the_deadline_fails_at_once_saying_so() -> None:
 
 
 def test_one_try_is_one_try() -> None:
-    settings = Settings(base_url="http://llm.test/v1", model="m", max_retries=0, timeout_s=5)
+    settings = Settings(timeout_s=5, options={"base_url": "http://llm.test/v1", "model": "m",
+                                              "max_retries": 0})
     chat = OpenAIChat(settings, transport=httpx2.MockTransport(
         lambda r: httpx2.Response(500, json={"error": {"message": "boom"}})))
     with pytest.raises(LLMError, match="failed after 1 try: boom"):
@@ -154,7 +157,7 @@ def test_extra_sampling_fields_must_be_a_json_object() -> None:
     from rag.errors import ConfigError
 
     with pytest.raises(ConfigError, match="RAG_LLM_EXTRA"):
-        Settings.from_env({"RAG_LLM_EXTRA": "[1, 2]"})
+        OpenAIOptions.of(Settings.from_env({"RAG_LLM_EXTRA": "[1, 2]"}))
 
 
 @pytest.mark.parametrize("field", ["messages", "model", "stream", "response_format"])
@@ -162,4 +165,5 @@ def test_extra_fields_cannot_replace_what_rag_sends(field: str) -> None:
     from rag.errors import ConfigError
 
     with pytest.raises(ConfigError, match=f"RAG_LLM_EXTRA cannot set {field}"):
-        Settings.from_env({"RAG_LLM_EXTRA": json.dumps({field: "x", "top_k": 40})})
+        OpenAIOptions.of(
+            Settings.from_env({"RAG_LLM_EXTRA": json.dumps({field: "x", "top_k": 40})}))

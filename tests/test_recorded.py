@@ -27,6 +27,7 @@ from rag.evaluation.cassettes import (
     recorder,
 )
 from rag.local.model import MODEL_ALIAS, MODEL_SHA256
+from rag.local.options import LocalOptions
 from rag.settings import Settings
 from rag.types import Answer
 from tests.trust import assert_trustworthy
@@ -46,7 +47,8 @@ def _recorder() -> object:
     """The tests' recorder; when recording, every response says which model wrote it."""
     provenance = None
     if record_mode() != "none":
-        provenance = endpoint_provenance(BASE_URL, MODEL, Settings.from_env().model_dir)
+        provenance = endpoint_provenance(BASE_URL, MODEL,
+                                         LocalOptions.of(Settings.from_env()).model_dir)
     return recorder(CASSETTES, provenance=provenance)
 
 

@@ -1,15 +1,23 @@
 """Answer backends by name: a new backend is one ``register`` call, or, from another
 package, one entry point.
 
-The engine checks the settings' ``backend`` against these names and makes backends with
-``make_backend``, the CLI offers them, and ``rag eval`` replays every LLM backend from its
-recordings. Factories import what they need when called, so listing the names is cheap.
+A ``BackendSpec`` carries a backend's name, how it is made, a help line and its options
+(a ``rag.options.Options`` dataclass: each backend declares its own, and ``Settings``
+keeps only what every backend shares). The engine checks the settings' ``backend`` and
+that backend's options against these, and makes backends with ``make_backend``; the CLI
+offers them; ``rag eval`` runs any of them by name. Factories import what they need when
+called, so listing the names is cheap.
 
 A package adds a backend without touching rag by declaring an entry point in the group
 ``rag.backends`` whose object is a ``BackendSpec`` (or a function returning one)::
 
     [project.entry-points."rag.backends"]
     ollama = "rag_ollama:SPEC"
+
+    # rag_ollama.py
+    SPEC = BackendSpec("ollama", make, "Ollama's own API", OllamaOptions)
+
+where ``make(settings, corpus_root)`` reads ``OllamaOptions.of(settings)``.
 
 Entry points are read once, the first time the names are asked for; one that fails to
 load is reported by a warning naming it and left out, never stopping rag. A name rag
@@ -25,13 +33,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rag.answer.base import AnswerBackend
+from rag.answer.llm_options import OpenAIOptions
 from rag.errors import ConfigError
+from rag.local.options import LocalOptions
+from rag.options import Options
 
 if TYPE_CHECKING:
     from rag.settings import Settings
 
-__all__ = ["ENTRY_POINT_GROUP", "BackendSpec", "backend_names", "check_backend", "make_backend",
-           "register"]
+__all__ = ["ENTRY_POINT_GROUP", "BackendSpec", "backend_names", "backend_options",
+           "backend_spec", "check_backend", "make_backend", "register"]
 
 ENTRY_POINT_GROUP = "rag.backends"
 
@@ -41,6 +52,7 @@ class BackendSpec:
     name: str
     make: Callable[[Settings, Path], AnswerBackend]  # (settings, corpus root) -> backend
     help: str = ""
+    options: type[Options] = Options  # what it reads with ``options.of(settings)``; none
 
 
 _BACKENDS: dict[str, BackendSpec] = {}
@@ -73,6 +85,9 @@ def _load_plugins() -> None:
             spec = found if isinstance(found, BackendSpec) else found()
             if not isinstance(spec, BackendSpec) or spec.name != point.name:
                 raise TypeError(f"{point.value} is not a BackendSpec named {point.name!r}")
+            if not (isinstance(spec.options, type) and issubclass(spec.options, Options)):
+                raise TypeError(f"its options {spec.options!r} are not an Options class")
+            spec.options.described()  # a field not made with option() fails here, not later
         except Exception as exc:
             warnings.warn(f"backend {point.name!r} ({point.value}) not loaded: {exc}",
                           RuntimeWarning, stacklevel=2)
@@ -88,8 +103,21 @@ def check_backend(name: str) -> None:
             f"unknown backend {name!r}; choose one of: {', '.join(backend_names())}")
 
 
+def backend_spec(name: str) -> BackendSpec:
+    """The registered backend ``name``; ``ConfigError`` naming the known ones if none."""
+    check_backend(name)
+    return _BACKENDS[name]
+
+
+def backend_options(settings: Settings) -> Options:
+    """The chosen backend's options as ``settings`` give them; ``ConfigError`` for an
+    unknown backend or a bad value (the engine reads them when made, before any index
+    work, so a bad ``RAG_LLM_EXTRA`` is said at once)."""
+    return backend_spec(settings.backend).options.of(settings)
+
+
 def make_backend(settings: Settings, corpus_root: Path) -> AnswerBackend:
-    check_backend(settings.backend)
+    backend_options(settings)
     return _BACKENDS[settings.backend].make(settings, corpus_root)
 
 
@@ -118,5 +146,7 @@ def _local(settings: Settings, corpus_root: Path) -> AnswerBackend:
 
 
 register(BackendSpec("extractive", _extractive, "quotes the sentences that answer (offline)"))
-register(BackendSpec("openai", _openai, "any OpenAI-compatible endpoint, verified"))
-register(BackendSpec("local", _local, "the local model (rag local fetch), verified"))
+register(BackendSpec("openai", _openai, "any OpenAI-compatible endpoint, verified",
+                     OpenAIOptions))
+register(BackendSpec("local", _local, "the local model (rag local fetch), verified",
+                     LocalOptions))

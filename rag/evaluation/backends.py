@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from rag.answer.base import Draft, DraftCitation
+from rag.answer.llm_options import OpenAIOptions
 from rag.engine import Engine, resolve_draft
 from rag.evaluation.cassettes import recorder
 from rag.evaluation.dataset import EvalItem
@@ -41,9 +42,11 @@ def backend_answerer(engine: Engine, name: str, top_k: int) -> Answerer:
 
 
 def openai_answerer(engine: Engine, settings: Settings, top_k: int) -> Answerer:
+    """The openai backend at the endpoint and model ``settings`` give."""
+    endpoint = OpenAIOptions.of(settings)
     return lambda item: engine.ask(
-        item.question, top_k=top_k, backend="openai", model=settings.model,
-        base_url=settings.base_url,
+        item.question, top_k=top_k, backend="openai", model=endpoint.model,
+        base_url=endpoint.base_url,
     )
 
 

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from rag.answer.llm_options import OpenAIOptions
 from rag.answer.registry import backend_names
 from rag.api import engine_for
 from rag.errors import ConfigError
@@ -22,6 +23,7 @@ from rag.evaluation.cassettes import endpoint_provenance
 from rag.evaluation.dataset import load_items
 from rag.evaluation.labels import load_labels
 from rag.evaluation.runner import BACKENDS, Run, check_gate, run_backend, table, write_reports
+from rag.local.options import LocalOptions
 from rag.settings import Settings
 
 __all__ = ["add_eval_command", "run_eval"]
@@ -67,7 +69,7 @@ def run_eval(args: argparse.Namespace) -> int:
     engine = engine_for(settings)
     engine.build()
     cassettes = args.cassettes
-    llm_settings = settings.with_(
+    llm_settings = settings.with_options(
         model=None if args.record else RECORDED_MODEL,
         base_url=None if args.record else RECORDED_URL,
     )
@@ -75,10 +77,11 @@ def run_eval(args: argparse.Namespace) -> int:
     if args.record:
         llm_settings = _recording_settings(llm_settings, args.local or "local" in
                                            (args.backend or []))
-        assert llm_settings.base_url is not None or llm_settings.api_key
+        endpoint = OpenAIOptions.of(llm_settings)
+        assert endpoint.base_url is not None or endpoint.api_key
         provenance = endpoint_provenance(
-            llm_settings.base_url or "https://api.openai.com/v1", llm_settings.model,
-            llm_settings.model_dir,
+            endpoint.base_url or "https://api.openai.com/v1", endpoint.model,
+            LocalOptions.of(llm_settings).model_dir,
         )
     runs: list[Run] = []
     # People's labels of real model sentences, about seeds/ and about the httpx docs; a
@@ -141,7 +144,8 @@ def _recording_settings(settings: Settings, local: bool) -> Settings:
     """The endpoint to record against: the local model, started here for the run, or
     the one the environment names."""
     if not local:
-        if not (settings.base_url or settings.api_key):
+        endpoint = OpenAIOptions.of(settings)
+        if not (endpoint.base_url or endpoint.api_key):
             raise ConfigError("--record needs OPENAI_BASE_URL (or OPENAI_API_KEY), or --local")
         return settings
     from rag.local.server import served_settings

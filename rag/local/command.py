@@ -35,8 +35,9 @@ def add_local_command(commands: argparse._SubParsersAction) -> None:  # type: ig
 
 def _fetch(args: argparse.Namespace) -> int:
     from rag.local.model import fetch_model
+    from rag.local.options import LocalOptions
 
-    folder = Settings.from_env().model_dir
+    folder = LocalOptions.of(Settings.from_env()).model_dir
     path = fetch_model(
         folder, report=lambda line: print(f"rag: {line}", file=sys.stderr, flush=True)
     )

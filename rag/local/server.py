@@ -28,6 +28,7 @@ from urllib.parse import urlsplit
 
 from rag.errors import LocalModelError
 from rag.local.model import MODEL_ALIAS, installed_model
+from rag.local.options import LocalOptions
 from rag.settings import Settings
 
 __all__ = [
@@ -49,11 +50,10 @@ STOP_S = 5.0  # how long a stop waits for llama.cpp to let go of a request it is
 
 def fetched_model(settings: Settings) -> Path:
     """The local model file, or an error that says to fetch it."""
-    model = installed_model(settings.model_dir)
+    folder = LocalOptions.of(settings).model_dir
+    model = installed_model(folder)
     if model is None:
-        raise LocalModelError(
-            f"the local model is not in {settings.model_dir}: run `rag local fetch` first"
-        )
+        raise LocalModelError(f"the local model is not in {folder}: run `rag local fetch` first")
     return model
 
 
@@ -61,8 +61,8 @@ def served_settings(settings: Settings) -> Settings:
     """``settings`` pointed at the local model, served by a child server started for
     this process (stopped at exit), with a timeout a CPU model can meet."""
     server = LocalServer(fetched_model(settings))
-    return settings.with_(base_url=server.base_url, model=MODEL_ALIAS,
-                          timeout_s=max(settings.timeout_s, LOCAL_TIMEOUT_S))
+    return settings.with_(timeout_s=max(settings.timeout_s, LOCAL_TIMEOUT_S)).with_options(
+        base_url=server.base_url, model=MODEL_ALIAS)
 
 
 def server_version() -> str:

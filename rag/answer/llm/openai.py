@@ -2,7 +2,8 @@
 vLLM, llama.cpp's server, Ollama... through the official ``openai`` SDK.
 
 Sampling is pinned (temperature 0, top_p 1, a fixed seed, no penalties) so a recorded
-exchange replays. ``RAG_TIMEOUT`` (``Settings.timeout_s``) is a deadline for the whole
+exchange replays. The endpoint, model and the rest are the openai backend's options
+(``OpenAIOptions``). ``RAG_TIMEOUT`` (``Settings.timeout_s``) is a deadline for the whole
 request: connecting, every retry and its backoff, and reading the answer to the last
 byte, however slowly a server drips it. 429 and 5xx answers and dropped connections are
 retried with exponential backoff (honouring ``Retry-After``) while the deadline allows;
@@ -28,6 +29,7 @@ from typing import Any
 
 import httpx2 as httpx
 
+from rag.answer.llm_options import OpenAIOptions
 from rag.errors import LLMError, StructuredOutputRejected
 from rag.settings import Settings
 
@@ -64,22 +66,23 @@ class OpenAIChat:
         """``transport`` (default: real HTTP), ``sleep`` and ``clock`` are for tests."""
         import openai
 
-        if not settings.api_key and not settings.base_url:
+        options = OpenAIOptions.of(settings)
+        if not options.api_key and not options.base_url:
             raise LLMError(
                 "no API key: set OPENAI_API_KEY, or OPENAI_BASE_URL for a local server"
             )
-        self.model = settings.model
-        self.ask_structured = settings.structured
-        self.max_retries = settings.max_retries
-        self.extra = dict(settings.llm_extra)
+        self.model = options.model
+        self.ask_structured = options.structured
+        self.max_retries = options.max_retries
+        self.extra = dict(options.llm_extra)
         self.timeout_s = settings.timeout_s
         self._sleep = sleep
         self._clock = clock
         self._openai = openai
         self._deadline = _Deadline(transport or httpx.HTTPTransport())
         self._client = openai.OpenAI(
-            api_key=settings.api_key or "unused-by-local-servers",
-            base_url=settings.base_url,
+            api_key=options.api_key or "unused-by-local-servers",
+            base_url=options.base_url,
             timeout=settings.timeout_s,
             max_retries=0,  # retried here, within the deadline, with a clear error at the end
             http_client=openai.DefaultHttpxClient(transport=self._deadline),
