@@ -1,10 +1,13 @@
 """The ``rag`` command: ``rag ask``, ``rag index`` and ``rag chat``.
 
 This is the only place library errors become messages and exit codes (0 answered or
-refused, 2 bad usage or input, 1 any other ``RagError``, 130 on Ctrl-C). It reaches the
-engine, the backend registry and the stream's event types directly, but none of them
-imports llama_index or openai at module level, so answering with the offline backend never
-pulls them in. Anything that is not a ``RagError`` is a bug and is left to raise.
+refused, 2 bad usage or input, 1 any other ``RagError``, 130 on Ctrl-C). Beside the
+public API (``rag``, its errors and types) it imports library modules the API does not
+export: the engine (``rag.api``'s cached one, ``rag.engine``), the settings, the backend
+registry (the names, and each backend's options for ``-o`` and ``--help``), the stream's
+event types, the corpus scan and the display; none of them imports llama_index or openai
+at module level, so answering with the offline backend never pulls them in. Anything
+that is not a ``RagError`` is a bug and is left to raise.
 
 stdout carries only results (with ``--json`` exactly one JSON document); warnings,
 progress and errors go to stderr, so the output can be piped. How an answer, its sources
@@ -27,12 +30,12 @@ from typing import Any, NoReturn, TextIO
 
 import rag
 from rag.answer.base import SentenceChecked
-from rag.answer.registry import backend_names
+from rag.answer.registry import backend_names, backend_spec, described_backends
 from rag.api import engine_for
 from rag.corpus import scan_corpus
 from rag.display import BuildProgress, render_answer, render_sources, visible
 from rag.engine import Engine, checked_question
-from rag.errors import InputError, RagError, RagWarning
+from rag.errors import ConfigError, InputError, RagError, RagWarning
 from rag.evaluation.command import add_eval_command
 from rag.local.command import add_local_command
 from rag.settings import Settings
@@ -123,12 +126,16 @@ def _parser() -> argparse.ArgumentParser:
                            help="passages to retrieve (default: $RAG_TOP_K, else 8)")
     answering.add_argument("--backend", choices=backend_names(),
                            help="answer backend (default: $RAG_BACKEND, else extractive)")
-    answering.add_argument("--model", metavar="NAME",
-                           help="model of the openai backend (default: $RAG_MODEL)")
-    answering.add_argument("--base-url", metavar="URL",
-                           help="OpenAI-compatible endpoint (default: $OPENAI_BASE_URL)")
+    answering.add_argument("-o", "--option", nargs=2, action="append", default=[],
+                           metavar=("NAME", "VALUE"),
+                           help="one of the backend's options (listed below), over its "
+                                "variable; repeatable")
+    answering.add_argument("--model", metavar="NAME", help="the same as -o model NAME")
+    answering.add_argument("--base-url", metavar="URL", help="the same as -o base_url URL")
+    listed = described_backends()  # kept as written: RawDescriptionHelpFormatter
 
-    ask = commands.add_parser("ask", parents=[corpus, answering], help="answer one question")
+    ask = commands.add_parser("ask", parents=[corpus, answering], help="answer one question",
+                              epilog=listed, formatter_class=argparse.RawDescriptionHelpFormatter)
     ask.add_argument("question", help="the question, quoted")
     ask.add_argument("--json", action="store_true", help="print the Answer as JSON")
     ask.set_defaults(command=_ask)
@@ -136,7 +143,8 @@ def _parser() -> argparse.ArgumentParser:
     index.add_argument("--rebuild", action="store_true",
                        help="build from nothing; a damaged index is moved aside first")
     index.set_defaults(command=_index)
-    chat = commands.add_parser("chat", parents=[corpus, answering], help="ask interactively")
+    chat = commands.add_parser("chat", parents=[corpus, answering], help="ask interactively",
+                               epilog=listed, formatter_class=argparse.RawDescriptionHelpFormatter)
     chat.set_defaults(command=_chat)
     add_eval_command(commands)
     add_local_command(commands)
@@ -163,22 +171,23 @@ def _ask(args: argparse.Namespace) -> int:
     question: str = args.question
     checked_question(question)  # before the model loads and the index is built
     engine = _engine(args)
+    choices = _choices(engine, args)  # a bad -o is said before any index work
     _announce(engine)
     engine.refresh(progress=BuildProgress())
-    _start_backend(engine, args)
-    answer = engine.ask(question, **_choices(args))
+    _start_backend(engine, choices)
+    answer = engine.ask(question, **choices)
     _emit(answer.model_dump_json() if args.json else render_answer(answer))
     return 0
 
 
-def _start_backend(engine: Engine, args: argparse.Namespace) -> None:
+def _start_backend(engine: Engine, choices: dict[str, Any]) -> None:
     """Make the answer backend before the question; the local model's start (seconds on
     a CPU) is said, and how long it took, instead of a silence."""
-    local = (args.backend or engine.settings.backend) == "local"
+    local = (choices["backend"] or engine.settings.backend) == "local"
     if local:
         print("rag: starting the local model...", file=sys.stderr, flush=True)
     began = time.monotonic()
-    engine.backend(args.backend, model=args.model, base_url=args.base_url)
+    engine.backend(**{k: v for k, v in choices.items() if k != "top_k"})
     if local:
         print(f"rag: local model ready in {time.monotonic() - began:.0f} s; an answer takes "
               "15-45 s on two cores", file=sys.stderr, flush=True)
@@ -188,9 +197,21 @@ def _engine(args: argparse.Namespace) -> Engine:
     return engine_for(Settings.from_env(corpus=args.corpus))
 
 
-def _choices(args: argparse.Namespace) -> dict[str, Any]:
-    return {"top_k": args.top_k, "backend": args.backend, "model": args.model,
-            "base_url": args.base_url}
+def _choices(engine: Engine, args: argparse.Namespace) -> dict[str, Any]:
+    """What ``engine.ask`` takes from the command line: top_k, the backend and its
+    options, each ``-o`` read as its backend declares it (``ConfigError`` for a name
+    it does not declare). ``--model`` and ``--base-url`` reach any backend that reads
+    ``model`` or ``base_url`` and are ignored by the others, as they always were."""
+    backend = args.backend or engine.settings.backend
+    declared = backend_spec(backend).options
+    options: dict[str, Any] = {"model": args.model, "base_url": args.base_url}
+    for name, text in args.option:
+        try:
+            options[name] = declared.parse(name, text)
+        except ConfigError as exc:
+            raise ConfigError(f"backend {backend}: {exc}") from None
+    declared.read(options, {})  # a value the backend would refuse is said now
+    return {"top_k": args.top_k, "backend": args.backend, **options}
 
 
 def _index(args: argparse.Namespace) -> int:
@@ -209,9 +230,10 @@ def _chat(args: argparse.Namespace) -> int:
     # Refreshing first loads the model, reports a bad corpus before the first question,
     # and shows progress instead of a long silence after it.
     engine = _engine(args)
+    choices = _choices(engine, args)
     _announce(engine)
     engine.refresh(progress=BuildProgress())
-    _start_backend(engine, args)
+    _start_backend(engine, choices)
     last: Answer | None = None
     for line in _chat_lines():
         command = line.strip()
@@ -228,7 +250,7 @@ def _chat(args: argparse.Namespace) -> int:
             continue
         else:
             try:
-                last = _stream_answer(engine, command, args)
+                last = _stream_answer(engine, command, choices)
             except RagError as exc:  # one bad question does not end the session
                 _error(exc)
                 continue
@@ -244,13 +266,13 @@ def _chat(args: argparse.Namespace) -> int:
     return 0
 
 
-def _stream_answer(engine: Engine, question: str, args: argparse.Namespace) -> Answer:
+def _stream_answer(engine: Engine, question: str, choices: dict[str, Any]) -> Answer:
     """Show an LLM's text as it arrives (on stderr); return the verified Answer, which
     lists what the checks dropped after itself."""
     answer: Answer | None = None
     streamed = False
     try:
-        for event in engine.ask_stream(question, **_choices(args)):
+        for event in engine.ask_stream(question, **choices):
             if isinstance(event, str):
                 print(visible(event), end="", file=sys.stderr, flush=True)
                 streamed = True

@@ -14,6 +14,7 @@ import pytest
 from rag.answer.base import Draft, DraftCitation
 from rag.answer.llm_options import OpenAIOptions
 from rag.answer.registry import _BACKENDS, BackendSpec, register
+from rag.cli import main
 from rag.embeddings import MiniLMEmbedder
 from rag.engine import Engine
 from rag.errors import ConfigError
@@ -124,7 +125,37 @@ def test_a_bad_option_is_said_by_the_backend_that_reads_it(
     assert Engine(extractive, embedder=embedder).settings.backend == "extractive"
 
 
-def test_an_option_reaches_the_backend(echo: None, seeds_engine: Engine) -> None:
+def test_an_option_reaches_the_backend_from_python_and_the_command_line(
+    echo: None, seeds_engine: Engine, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     assert seeds_engine.ask("Who stood with Putin?", backend="echo").text == "Yes. [1]"
     assert seeds_engine.ask("Who stood with Putin?", backend="echo",
                             times=2).text == "Yes. Yes. [1]"
+    corpus = str(seeds_engine.corpus_root)
+    monkeypatch.setenv("RAG_ECHO_TIMES", "3")
+    assert main(["ask", "--backend", "echo", "--corpus", corpus, "Who stood with Putin?"]) == 0
+    assert "Yes. Yes. Yes. [1]" in capsys.readouterr().out
+    assert main(["ask", "--backend", "echo", "-o", "times", "2", "--corpus", corpus,
+                 "Who stood with Putin?"]) == 0
+    assert "Yes. Yes. [1]" in capsys.readouterr().out
+    assert main(["ask", "--backend", "echo", "-o", "times", "x", "--corpus", corpus,
+                 "Who?"]) == 2
+    assert "backend echo: times must be an integer, got 'x'" in capsys.readouterr().err
+    assert main(["ask", "--backend", "echo", "-o", "model", "m", "--corpus", corpus,
+                 "Who?"]) == 2
+    assert "no option 'model'; its options are: times" in capsys.readouterr().err
+
+
+def test_help_lists_each_backend_with_its_options(
+    echo: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for command in ("ask", "chat", "eval"):
+        assert main([command, "--help"]) == 0
+        shown = " ".join(capsys.readouterr().out.split())
+        assert "extractive: quotes the sentences" in shown
+        assert "model (str; $RAG_MODEL; default gpt-4.1-mini): the model to ask" in shown
+        assert "api_key (str | None; $OPENAI_API_KEY): the endpoint's key" in shown
+        assert "model_dir (Path; $RAG_MODEL_DIR)" in shown
+        assert ("times (int; $RAG_ECHO_TIMES; $ECHO_TIMES; default 1): how often the "
+                "sentence is said") in shown

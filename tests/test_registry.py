@@ -80,20 +80,36 @@ def test_an_unknown_backend_names_the_known_ones(tmp_path: Path) -> None:
 
 
 PLUGIN = '''\
+from dataclasses import dataclass
+
 from rag.answer.base import Draft, DraftCitation
 from rag.answer.registry import BackendSpec
+from rag.options import Options, option
+
+
+@dataclass(frozen=True)
+class LastLineOptions(Options):
+    says: str = option("The plugin says so.", env="RAG_LAST_LINE_SAYS",
+                       help="what its sentence says")
 
 
 class LastLine:
     name = "last-line"
 
+    def __init__(self, says):
+        self.says = says
+
     def answer(self, question, retriever, top_k):
         passage = retriever.search(question, 1)[0]
-        return Draft("The plugin says so. [1]",
+        return Draft(f"{self.says} [1]",
                      [DraftCitation(passage.source, passage.end_line, passage.end_line)])
 
 
-SPEC = BackendSpec("last-line", lambda settings, root: LastLine(), "a plugin's backend")
+def make(settings, root):
+    return LastLine(LastLineOptions.of(settings).says)
+
+
+SPEC = BackendSpec("last-line", make, "a plugin's backend", LastLineOptions)
 
 
 def broken():
@@ -104,7 +120,8 @@ def broken():
 def test_a_package_adds_a_backend_through_an_entry_point(tmp_path: Path) -> None:
     """A distribution outside rag (its module and its dist-info on the path, as pip
     installs one) declares ``rag.backends`` entry points: the CLI offers its backend and
-    answers with it, checked like any other; a broken one is a warning, not a failure."""
+    its option, and answers with it, checked like any other, the option read from its
+    variable or, over that, from ``-o``; a broken one is a warning, not a failure."""
     import os
     import subprocess
     import sys
@@ -130,9 +147,23 @@ def test_a_package_adds_a_backend_through_an_entry_point(tmp_path: Path) -> None
     assert "The plugin says so. [1]" in run.stdout
     assert "notes.txt:1" in run.stdout
     assert "backend 'broken' (rag_plugin_demo:broken) not loaded" in run.stderr
+    ask = [sys.executable, "-m", "rag.cli", "ask", "--corpus", str(corpus), "--backend",
+           "last-line", "How many ferries are there?"]
+    told = {**env, "RAG_LAST_LINE_SAYS": "The variable says so."}
+    from_variable = subprocess.run(ask, capture_output=True, text=True, env=told,
+                                   timeout=600, check=False)
+    assert from_variable.returncode == 0, from_variable.stderr
+    assert "The variable says so. [1]" in from_variable.stdout
+    from_argument = subprocess.run([*ask, "-o", "says", "The argument says so."],
+                                   capture_output=True, text=True, env=told, timeout=600,
+                                   check=False)
+    assert from_argument.returncode == 0, from_argument.stderr
+    assert "The argument says so. [1]" in from_argument.stdout
     helped = subprocess.run([sys.executable, "-m", "rag.cli", "ask", "--help"],
                             capture_output=True, text=True, env=env, timeout=600, check=False)
     assert "last-line" in helped.stdout
+    assert ("says (str; $RAG_LAST_LINE_SAYS; default The plugin says so.): what its "
+            "sentence says") in " ".join(helped.stdout.split())  # as wrapped to the width
     # rag's own name is not taken over by a plugin.
     default = subprocess.run(
         [sys.executable, "-m", "rag.cli", "ask", "--corpus", str(corpus),

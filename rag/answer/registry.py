@@ -5,8 +5,9 @@ A ``BackendSpec`` carries a backend's name, how it is made, a help line and its 
 (a ``rag.options.Options`` dataclass: each backend declares its own, and ``Settings``
 keeps only what every backend shares). The engine checks the settings' ``backend`` and
 that backend's options against these, and makes backends with ``make_backend``; the CLI
-offers them; ``rag eval`` runs any of them by name. Factories import what they need when
-called, so listing the names is cheap.
+offers them and lists each one's options (``described_backends``); ``rag eval`` runs any
+of them by name. Factories import what they need when called, so listing the names is
+cheap.
 
 A package adds a backend without touching rag by declaring an entry point in the group
 ``rag.backends`` whose object is a ``BackendSpec`` (or a function returning one)::
@@ -26,6 +27,7 @@ already has is not replaced.
 
 from __future__ import annotations
 
+import textwrap
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -42,7 +44,7 @@ if TYPE_CHECKING:
     from rag.settings import Settings
 
 __all__ = ["ENTRY_POINT_GROUP", "BackendSpec", "backend_names", "backend_options",
-           "backend_spec", "check_backend", "make_backend", "register"]
+           "backend_spec", "check_backend", "described_backends", "make_backend", "register"]
 
 ENTRY_POINT_GROUP = "rag.backends"
 
@@ -119,6 +121,17 @@ def backend_options(settings: Settings) -> Options:
 def make_backend(settings: Settings, corpus_root: Path) -> AnswerBackend:
     backend_options(settings)
     return _BACKENDS[settings.backend].make(settings, corpus_root)
+
+
+def described_backends() -> str:
+    """Every registered backend with its help and options, for ``--help``."""
+    lines = ["backends and their options (an argument, else the variable, else the default):"]
+    for name in backend_names():
+        spec = _BACKENDS[name]
+        lines.append(f"  {name}: {spec.help}" if spec.help else f"  {name}")
+        lines.extend(textwrap.fill(line, 88, initial_indent=" " * 6, subsequent_indent=" " * 8)
+                     for line in spec.options.described())
+    return "\n".join(lines)
 
 
 def _extractive(settings: Settings, corpus_root: Path) -> AnswerBackend:

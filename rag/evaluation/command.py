@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from rag.answer.llm_options import OpenAIOptions
-from rag.answer.registry import backend_names
+from rag.answer.registry import backend_names, described_backends
 from rag.api import engine_for
 from rag.errors import ConfigError
 from rag.evaluation.backends import (
@@ -35,7 +35,10 @@ RECORDED_URL = "http://127.0.0.1:8765/v1"
 
 
 def add_eval_command(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    parser = commands.add_parser("eval", help="score the backends on a hand-written eval set")
+    parser = commands.add_parser(
+        "eval", help="score the backends on a hand-written eval set",
+        epilog=f"{described_backends()}\nrag eval reads the options from their variables.",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--set", type=Path, default=EVALS / "dataset.jsonl", metavar="FILE",
                         help="eval questions (default: evals/dataset.jsonl)")
     parser.add_argument("--corpus", type=Path, metavar="DIR",
