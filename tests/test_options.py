@@ -159,3 +159,14 @@ def test_help_lists_each_backend_with_its_options(
         assert "model_dir (Path; $RAG_MODEL_DIR)" in shown
         assert ("times (int; $RAG_ECHO_TIMES; $ECHO_TIMES; default 1): how often the "
                 "sentence is said") in shown
+
+
+def test_an_option_no_backend_declares_is_an_error_not_ignored(
+    seeds_engine: Engine,
+) -> None:
+    """A misspelt keyword (``modle=``) would otherwise be dropped without a word; one
+    that another backend declares (``model=`` with the extractive backend) is not."""
+    with pytest.raises(ConfigError, match="no backend takes the option 'modle'"):
+        seeds_engine.ask("Who stood with Putin?", modle="gpt-4o")
+    answer = seeds_engine.ask("Who stood with Putin?", model="gpt-4o")
+    assert answer.citations

@@ -30,7 +30,7 @@ from __future__ import annotations
 import textwrap
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -113,9 +113,16 @@ def backend_spec(name: str) -> BackendSpec:
 
 def backend_options(settings: Settings) -> Options:
     """The chosen backend's options as ``settings`` give them; ``ConfigError`` for an
-    unknown backend or a bad value (the engine reads them when made, before any index
+    unknown backend, an option no registered backend declares (a typo) or a bad value (the engine reads them when made, before any index
     work, so a bad ``RAG_LLM_EXTRA`` is said at once)."""
-    return backend_spec(settings.backend).options.of(settings)
+    spec = backend_spec(settings.backend)
+    declared = {f.name for name in backend_names() for f in fields(_BACKENDS[name].options)}
+    unknown = sorted(set(settings.options) - declared)
+    if unknown:
+        raise ConfigError(
+            f"no backend takes the option {', '.join(map(repr, unknown))}"
+            f" (options: {', '.join(sorted(declared)) or 'none'}; see rag ask --help)")
+    return spec.options.of(settings)
 
 
 def make_backend(settings: Settings, corpus_root: Path) -> AnswerBackend:
