@@ -176,3 +176,14 @@ def test_the_second_half_keeps_the_kind_it_asks_for() -> None:
 
 def test_ok_written_in_capitals_names_nothing() -> None:
     assert analyze_question("Is it OK to upload a file opened in text mode?").focus == ()
+
+
+@pytest.mark.parametrize("question", [
+    "Doesn't Uvicorn reload on changes?", "Can't Typer read a TOML file?",
+    "Isn't PEFT supposed to save memory?", "Won't Typer print the help?",
+])
+def test_a_contracted_negation_opening_a_question_is_no_name(question: str) -> None:
+    """A capitalised "Doesn't" opens the question; the names are the others."""
+    focus = analyze_question(question).focus
+    assert not any("n't" in name or "n’t" in name for name in focus), focus
+    assert focus

@@ -137,7 +137,7 @@ def focus_terms(text: str, vocab: Vocabulary = BASE) -> list[str]:
         plain = re.sub(r"['’](?:s|d|m|ve|ll|re)$", "", normalize(token))  # "What's", "I'd"
         starts = before == 0 or re.search(r"[.!?:]\s*$", text[before : match.start()])
         before = match.end()
-        if not token or plain in STOPWORDS:
+        if not token or plain in STOPWORDS or function_word(normalize(token)):
             continue
         is_code = any(c.isdigit() for c in token) and any(c.isalpha() for c in token)
         is_number = token.replace(",", "").replace(".", "").isdigit()
