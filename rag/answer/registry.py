@@ -113,8 +113,9 @@ def backend_spec(name: str) -> BackendSpec:
 
 def backend_options(settings: Settings) -> Options:
     """The chosen backend's options as ``settings`` give them; ``ConfigError`` for an
-    unknown backend, an option no registered backend declares (a typo) or a bad value (the engine reads them when made, before any index
-    work, so a bad ``RAG_LLM_EXTRA`` is said at once)."""
+    unknown backend, an option no registered backend declares (a typo) or a bad value
+    (the engine reads them when made, before any index work, so a bad ``RAG_LLM_EXTRA``
+    is said at once)."""
     spec = backend_spec(settings.backend)
     declared = {f.name for name in backend_names() for f in fields(_BACKENDS[name].options)}
     unknown = sorted(set(settings.options) - declared)
