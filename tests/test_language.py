@@ -187,3 +187,15 @@ def test_a_contracted_negation_opening_a_question_is_no_name(question: str) -> N
     focus = analyze_question(question).focus
     assert not any("n't" in name or "n’t" in name for name in focus), focus
     assert focus
+
+
+def test_a_value_written_in_code_is_no_name() -> None:
+    """``reload=True`` and ``workers=<NUM>`` set values; the names are what they set."""
+    focus = analyze_question("Uvicorn with workers=<NUM>, reload=True does not start").focus
+    assert "num" not in focus
+    assert "true" not in focus
+    asked = analyze_question("Uvicorn with workers=<NUM>, reload=True does not start").asked
+    assert "num" not in asked
+    assert "true" not in asked
+    assert analyze_question("Why does Uvicorn ignore reload=True?").focus
+    assert "lax" in analyze_question("How do I make the cookie SameSite=Lax?").focus

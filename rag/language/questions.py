@@ -154,6 +154,9 @@ def focus_terms(text: str, vocab: Vocabulary = BASE) -> list[str]:
 
 # Words written in capitals that name nothing: "Is it OK to upload...?"
 _NOT_NAMES = {"ok", "okay"}
+# A placeholder ("workers=<NUM>") or a literal set in code ("reload=True") is neither a
+# name nor a word the cited lines must say; a value that is a name ("SameSite=Lax") is.
+_CODE_VALUE = re.compile(r"<[A-Za-z_]+>|(?<==)(?:True|False|None|null)\b")
 _OPENERS = {"which", "what", "who", "whom", "whose", "when", "where", "why", "how", "name",
             "list", "give", "tell", "according", "in", "on", "at", "for", "from", "by",
             "during", "after", "before", "since", "did", "does", "do", "is", "are", "was",
@@ -171,6 +174,7 @@ def analyze_question(question: str, vocab: Vocabulary = BASE) -> QuestionInfo:
     ``vocab``'s forms."""
     text, interrogative = _context_and_question(question)
     asked = _ALTERNATIVES.sub("?", text)  # "..., India or Algeria?": options, not subjects
+    asked = _CODE_VALUE.sub("", asked)
     low = normalize(_ALTERNATIVES.sub("?", interrogative))
     focus = focus_terms(asked, vocab)
     kind, target = _kind_and_target(low, set(focus), vocab)
