@@ -157,7 +157,7 @@ def main() -> None:
         if name == "written":
             continue
         ok = [bool(r["supported"] and r["answers"]) for r in rows]
-        for at, below in ((None, 0.0), (0.5, 0.0), (0.6, 0.0), (0.6, 0.2), (0.7, 0.2)):
+        for at, below in ((None, 0.0), (0.5, 0.0), (0.5, 0.3), (0.6, 0.0), (0.6, 0.2), (0.7, 0.2)):
             passed = [(x["passed"] and p >= below) or (
                 at is not None and x["overrulable"] and p >= at) for x, p in zip(
                 f, combined, strict=True)]
