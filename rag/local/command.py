@@ -27,7 +27,7 @@ def add_local_command(commands: argparse._SubParsersAction) -> None:  # type: ig
     serve.add_argument("--port", type=_port, default=8765,
                        help="port on 127.0.0.1 (default 8765; 0 for any free port)")
     serve.add_argument("--threads", type=int, default=None, metavar="N",
-                       help="CPU threads (default: all cores)")
+                       help="CPU threads (default: one per physical core)")
     serve.add_argument("--model", type=Path, default=None, help=argparse.SUPPRESS)
     serve.add_argument("--watch-stdin", action="store_true", help=argparse.SUPPRESS)
     serve.set_defaults(command=_serve)

@@ -6,7 +6,8 @@ started, the end of its stdin (so it never outlives its parent). ``LocalServer``
 one in a child process for the ``local`` backend and stops it when done.
 
 ``OMP_WAIT_POLICY=PASSIVE`` is set before llama.cpp loads: with OpenMP's default spinning,
-generation on two shared cores fell from ~10 to ~1 token a second.
+generation on two shared cores fell from ~10 to ~1 token a second. llama.cpp gets one
+thread per physical core this process may use (``physical_cores``).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ __all__ = [
     "READY",
     "LocalServer",
     "fetched_model",
+    "physical_cores",
     "serve",
     "served_settings",
     "server_version",
@@ -114,7 +116,7 @@ def serve(
     params.n_parallel = 1
     params.warmup = False
     params.verbosity = 0
-    params.cpuparams.n_threads = params.cpuparams_batch.n_threads = threads or (os.cpu_count() or 2)
+    params.cpuparams.n_threads = params.cpuparams_batch.n_threads = threads or physical_cores()
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set())
                 for sig in (signal.SIGTERM, signal.SIGINT)}
@@ -142,6 +144,42 @@ def serve(
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def physical_cores(root: Path = Path("/")) -> int:
+    """The physical cores this process may run on: its CPUs (``sched_getaffinity``), the
+    hyper-threads of one core counted once, at most its cgroup's CPU quota (a container's
+    ``--cpus``). A second thread on a core shares that core's vector units, and a thread
+    with no core to run on holds up the others at every layer: ``os.cpu_count()`` gave a
+    container limited to 2 of 16 CPUs 16 threads. ``root`` is for tests."""
+    mine = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    if not mine:
+        mine = list(range(os.cpu_count() or 2))
+    topology = root / "sys/devices/system/cpu"
+    cores = {_core(topology / f"cpu{cpu}" / "topology") or (str(cpu),) for cpu in mine}
+    quota = _cpu_quota(root)
+    return max(1, min(len(cores), int(quota)) if quota else len(cores))
+
+
+def _core(topology: Path) -> tuple[str, ...] | None:
+    """(package, core) of one CPU from sysfs, None where unreadable."""
+    try:
+        return tuple((topology / name).read_text().strip()
+                     for name in ("physical_package_id", "core_id"))
+    except OSError:
+        return None
+
+
+def _cpu_quota(root: Path) -> float | None:
+    """The CPUs' worth of time this process's cgroup (v2) may use; None when unlimited."""
+    try:
+        own = (root / "proc/self/cgroup").read_text().splitlines()
+        group = next(line.split("::", 1)[1] for line in own if line.startswith("0::"))
+        limit, period = (root / "sys/fs/cgroup" / group.strip().lstrip("/") / "cpu.max"
+                         ).read_text().split()
+        return int(limit) / int(period) if limit != "max" else None
+    except (OSError, StopIteration, ValueError):
+        return None
 
 
 def _host_port(address: str) -> tuple[str, int]:
